@@ -1,0 +1,29 @@
+from django.utils.translation import gettext_lazy as _
+
+from pretix_shredder_api import __version__
+
+try:
+    from pretix.base.plugins import PluginConfig
+except ImportError:  # pragma: no cover - only without pretix, e.g. when just the CLI is installed
+    raise RuntimeError("Please use pretix 2026.8 or above to run this plugin!") from None
+
+
+class PluginApp(PluginConfig):
+    default = True
+    name = "pretix_shredder_api"
+    verbose_name = _("Data shredder API")
+
+    class PretixPluginMeta:
+        name = _("Data shredder API")
+        author = _("pretix-shredder-api developers")
+        description = _(
+            "The data shredder REST API: export personal data of a finished event, download it, then shred it - "
+            "with job records that say what was shredded, when and by whom."
+        )
+        visible = True
+        version = __version__
+        category = "API"
+        compatibility = "pretix>=2026.8"
+
+    def ready(self):
+        from . import signals  # NOQA
