@@ -1,0 +1,144 @@
+"""The shredder API viewset: parse, authorise, ask ``jobs``, and turn a job's state into the documented answer."""
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from pretix.api.auth.permission import EventPermission
+from pretix.base.models import Device
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from . import jobs
+from .downloads import file_response
+from .models import JobState
+from .serializers import (
+    ExportRequestSerializer,
+    ShredderSerializer,
+    ShredRequestSerializer,
+    failed_body,
+    gone_body,
+    ok_body,
+    progress_body,
+)
+
+JOB_URL = r"(?P<asyncid>[^/]+)/(?P<cfid>[^/]+)"
+
+
+class ShredderPermission(EventPermission):
+    """pretix's event permission check, and no devices: scanning and POS hardware never shreds."""
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, Device):
+            raise PermissionDenied(_("Devices may not use the data shredder."))
+        return super().has_permission(request, view)
+
+
+def not_found(exc) -> Response:
+    return Response({"detail": str(exc)}, status=http.HTTP_404_NOT_FOUND)
+
+
+class ShredderViewSet(viewsets.GenericViewSet):
+    permission = "event.orders:write"
+    permission_classes = [ShredderPermission]
+    lookup_field = "identifier"
+    lookup_value_regex = "[^/]+"
+
+    # -- helpers ------------------------------------------------------------------------------------------------------
+
+    def _shredders(self) -> dict:
+        return self.request.event.get_data_shredders()
+
+    def _identity(self) -> jobs.Identity:
+        try:
+            return jobs.Identity.of(self.request.auth, self.request.user)
+        except jobs.DeviceNotAllowed as e:
+            raise PermissionDenied(str(e)) from None
+
+    def _job(self):
+        return jobs.find_job(self.request.event, self._identity(), self.kwargs["asyncid"], self.kwargs["cfid"])
+
+    def _url(self, name: str, job) -> str:
+        kwargs = {
+            "organizer": self.request.event.organizer.slug,
+            "event": self.request.event.slug,
+            "asyncid": str(job.public_id),
+            "cfid": str(job.secret),
+        }
+        return reverse(f"api-v1:shredders-{name}", kwargs=kwargs, request=self.request)
+
+    # -- the registry -------------------------------------------------------------------------------------------------
+
+    def list(self, request, *args, **kwargs):
+        shredders = sorted(self._shredders().values(), key=lambda s: str(s.verbose_name))
+        page = self.paginate_queryset(shredders)
+        return self.get_paginated_response(ShredderSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        shredder = self._shredders().get(kwargs["identifier"])
+        if shredder is None:
+            raise Http404(_("Unknown data shredder."))
+        return Response(ShredderSerializer(shredder).data)
+
+    # -- jobs ---------------------------------------------------------------------------------------------------------
+
+    @action(detail=False, methods=["POST"])
+    def export(self, request, *args, **kwargs):
+        serializer = ExportRequestSerializer(data=request.data, known=self._shredders())
+        serializer.is_valid(raise_exception=True)
+        try:
+            job = jobs.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
+        except jobs.ConstraintError as e:
+            return Response([str(e)], status=http.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"download": self._url("download", job), "shred": self._url("shred", job)},
+            status=http.HTTP_202_ACCEPTED,
+        )
+
+    @action(detail=False, methods=["GET"], url_path=f"download/{JOB_URL}", url_name="download")
+    def download(self, request, *args, **kwargs):
+        try:
+            job = self._job()
+            cf = jobs.downloadable_file(job)
+        except jobs.JobNotFound as e:
+            return not_found(e)
+        except jobs.ExportNotReady as e:
+            return Response(progress_body(e.view), status=http.HTTP_409_CONFLICT)
+        except jobs.ExportFailed as e:
+            return Response(failed_body(e.view.message), status=http.HTTP_410_GONE)
+        return file_response(request, cf, job.file_sha256)
+
+    @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
+    def shred(self, request, *args, **kwargs):
+        serializer = ShredRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        try:
+            job = jobs.request_shred(self._job(), serializer.validated_data.get("confirm_code"))
+        except jobs.JobNotFound as e:
+            return not_found(e)
+        except jobs.ExportNotReady as e:
+            return Response(progress_body(e.view), status=http.HTTP_409_CONFLICT)
+        except jobs.ExportFailed as e:
+            return Response(failed_body(e.view.message), status=http.HTTP_410_GONE)
+        except jobs.ConstraintError as e:
+            return Response([str(e)], status=http.HTTP_400_BAD_REQUEST)
+        except jobs.ConfirmCodeError as e:
+            return Response({"confirm_code": [str(e)]}, status=http.HTTP_400_BAD_REQUEST)
+        return Response({"status": self._url("status", job)}, status=http.HTTP_202_ACCEPTED)
+
+    @action(detail=False, methods=["GET"], url_path=f"status/{JOB_URL}", url_name="status")
+    def status(self, request, *args, **kwargs):
+        try:
+            job = self._job()
+        except jobs.JobNotFound:
+            return Response(gone_body(_("We do not know about this process.")), status=http.HTTP_410_GONE)
+        view = jobs.shred_view(job)
+        if view.state == "":
+            return Response(gone_body(_("No shred was started for this export.")), status=http.HTTP_410_GONE)
+        if view.active:
+            return Response(progress_body(view, with_steps=True), status=http.HTTP_409_CONFLICT)
+        if view.state == JobState.FAILED:
+            return Response(failed_body(view.message), status=http.HTTP_417_EXPECTATION_FAILED)
+        return Response(ok_body(), status=http.HTTP_200_OK)

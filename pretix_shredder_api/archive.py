@@ -1,0 +1,62 @@
+"""The export file: a deflated zip with the same layout pretix's control panel produces."""
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.files import File
+from django.utils.crypto import get_random_string
+
+CHUNK = 1024 * 1024
+
+
+def index_data(event, shredder_ids: list[str], time, confirm_code: str) -> dict:
+    return {
+        "instance": settings.SITE_URL,
+        "organizer": event.organizer.slug,
+        "event": event.slug,
+        "time": time.isoformat(),
+        "shredders": list(shredder_ids),
+        "confirm_code": confirm_code,
+    }
+
+
+def new_confirm_code() -> str:
+    return get_random_string(6)
+
+
+def write_zip(fileobj, index: dict, shredders: Iterable, progress: Callable[[int], None] | None = None) -> None:
+    """Write CONFIRM_CODE.txt, index.json and every file the given shredder instances generate into ``fileobj``."""
+    shredders = list(shredders)
+    with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("CONFIRM_CODE.txt", index["confirm_code"])
+        zf.writestr("index.json", json.dumps(index, indent=4))
+        for i, shredder in enumerate(shredders):
+            if progress:
+                progress(i * 100 // len(shredders))
+            for fname, _ftype, content in shredder.generate_files() or ():
+                zf.writestr(fname, content)
+
+
+def sha256_of(fileobj) -> str:
+    fileobj.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fileobj.read(CHUNK), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def build_into_cachedfile(cachedfile, filename: str, index: dict, shredders: Iterable, progress=None) -> str:
+    """Build the zip in a temporary file, store it in ``cachedfile`` and return its SHA-256 (hex)."""
+    with tempfile.TemporaryFile() as raw:
+        write_zip(raw, index, shredders, progress)
+        checksum = sha256_of(raw)
+        cachedfile.filename = filename
+        cachedfile.type = "application/zip"
+        cachedfile.file.save(f"shredder-export-{cachedfile.pk}.zip", File(raw), save=False)
+        cachedfile.save(update_fields=["filename", "type", "file"])
+    return checksum

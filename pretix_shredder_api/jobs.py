@@ -1,0 +1,439 @@
+"""The domain rules of shredder jobs: ownership, lookups, transitions, guards and staleness.
+
+Used by the API views, the tasks and the periodic cleanup alike; nothing here knows about HTTP.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from pretix.base.i18n import LazyLocaleException
+from pretix.base.models import CachedFile, Device, TeamAPIToken
+from pretix.base.shredder import ShredError, shred_constraints
+
+from .models import JobState, ShredderJob
+
+logger = logging.getLogger(__name__)
+
+CONFIG_SECTION = "shredder_api"
+ACTIVE = (JobState.WAITING, JobState.RUNNING)
+
+MSG_CHANGED = _("Something happened in your event after the export, please try again.")
+MSG_INTERNAL = _("Internal error")
+MSG_EXPORT_STALE = _(
+    "The export stopped unexpectedly because the process working on it ended. Please start a new export."
+)
+MSG_SHRED_STALE = _(
+    "The data shredding stopped unexpectedly because the process working on it ended. "
+    "The export is still available: start the shred again to finish it."
+)
+MSG_NOT_QUEUED = _("The job could not be queued for processing. Please try again.")
+
+
+def config_int(option: str, default: int) -> int:
+    """A setting from pretix.cfg's ``[shredder_api]`` section (or ``PRETIX_SHREDDER_API_<OPTION>`` in the env)."""
+    return settings.CONFIG_FILE.getint(CONFIG_SECTION, option, fallback=default)
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=config_int("stale_after_seconds", 600))
+
+
+def heartbeat_interval() -> float:
+    return float(config_int("heartbeat_seconds", 15))
+
+
+def export_expiry() -> timedelta:
+    return timedelta(seconds=config_int("export_expiry_seconds", 2 * 3600))
+
+
+def retention() -> timedelta:
+    return timedelta(days=config_int("retention_days", 30))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Errors the front ends turn into answers
+
+
+class JobError(LazyLocaleException):
+    """Base of the refusals of this module; ``str()`` gives the translated message."""
+
+
+class DeviceNotAllowed(JobError):
+    pass
+
+
+class ConstraintError(JobError):
+    """The event does not meet pretix's constraints for shredding (not over, or shop online)."""
+
+
+class ConfirmCodeError(JobError):
+    pass
+
+
+class JobNotFound(JobError):
+    """Unknown, malformed, foreign, expired or already shredded."""
+
+
+class ExportNotReady(JobError):
+    def __init__(self, view):
+        super().__init__(_("The export is still running."))
+        self.view = view
+
+
+class ExportFailed(JobError):
+    def __init__(self, view):
+        super().__init__(view.message)
+        self.view = view
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Who owns a job
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The credential a job belongs to: a team API token, an OAuth application with its user, or a user."""
+
+    api_token: object = None
+    oauth_application: object = None
+    user: object = None
+
+    @classmethod
+    def of(cls, auth, user) -> "Identity":
+        from pretix.api.models import OAuthAccessToken
+
+        if isinstance(auth, Device):
+            raise DeviceNotAllowed(_("Devices may not use the data shredder."))
+        if isinstance(auth, TeamAPIToken):
+            return cls(api_token=auth)
+        if isinstance(auth, OAuthAccessToken):
+            return cls(oauth_application=auth.application, user=auth.user)
+        if user is not None and user.is_authenticated:
+            return cls(user=user)
+        raise DeviceNotAllowed(_("These credentials may not use the data shredder."))
+
+    def as_fields(self) -> dict:
+        return {"api_token": self.api_token, "oauth_application": self.oauth_application, "user": self.user}
+
+    def log_kwargs(self) -> dict:
+        return {"user": self.user, "auth": self.api_token or self.oauth_application}
+
+
+def identity_of_job(job: ShredderJob) -> Identity:
+    return Identity(api_token=job.api_token, oauth_application=job.oauth_application, user=job.user)
+
+
+def find_job(event, identity: Identity, public_id, secret) -> ShredderJob:
+    """The job with these URL ids, if it belongs to this event and this caller; else ``JobNotFound``."""
+    try:
+        public_id = uuid.UUID(str(public_id))
+        secret = uuid.UUID(str(secret))
+    except ValueError:
+        raise JobNotFound(_("This export does not exist.")) from None
+    job = (
+        ShredderJob.objects.filter(event=event, public_id=public_id, secret=secret, **identity.as_fields())
+        .select_related("file")
+        .first()
+    )
+    if job is None:
+        raise JobNotFound(_("This export does not exist."))
+    return job
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What a job's state means right now (a pure function of the record and the clock)
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    state: str  # "", waiting, running, succeeded, failed
+    percentage: int = 0
+    message: str = ""
+    steps: list = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+
+def _is_stale(heartbeat) -> bool:
+    return heartbeat is None or heartbeat < now() - stale_after()
+
+
+def export_view(job: ShredderJob) -> PhaseView:
+    if job.export_state in ACTIVE and _is_stale(job.export_heartbeat):
+        return PhaseView(JobState.FAILED, job.export_progress, str(MSG_EXPORT_STALE))
+    return PhaseView(job.export_state, job.export_progress, job.export_message)
+
+
+def shred_view(job: ShredderJob) -> PhaseView:
+    if job.shred_state in ACTIVE and _is_stale(job.shred_heartbeat):
+        return PhaseView(JobState.FAILED, job.shred_progress, str(MSG_SHRED_STALE), job.shred_steps)
+    return PhaseView(job.shred_state, job.shred_progress, job.shred_message, job.shred_steps)
+
+
+def downloadable_file(job: ShredderJob) -> CachedFile:
+    """The finished export file; ``ExportNotReady``/``ExportFailed`` while it is not, ``JobNotFound`` once gone."""
+    if job.shred_state == JobState.SUCCEEDED:
+        raise JobNotFound(_("This export has been shredded."))
+    view = export_view(job)
+    if view.active:
+        raise ExportNotReady(view)
+    if view.state == JobState.FAILED:
+        raise ExportFailed(view)
+    cf = job.file
+    if cf is None or not cf.file or (cf.expires is not None and cf.expires < now()):
+        raise JobNotFound(_("This export has expired."))
+    return cf
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Guards
+
+
+def check_event_constraints(event) -> None:
+    problem = shred_constraints(event)
+    if problem:
+        raise ConstraintError(problem)
+
+
+def confirm_code_required(event) -> bool:
+    """The per-event policy; it applies where the plugin is switched on for the event."""
+    return "pretix_shredder_api" in event.get_plugins() and event.settings.get(
+        "shredder_api_require_confirm_code", as_type=bool, default=False
+    )
+
+
+def check_confirm_code(job: ShredderJob, confirm_code) -> None:
+    if not confirm_code_required(job.event):
+        return
+    if not confirm_code:
+        raise ConfirmCodeError(_("This event requires the confirm code from the export file's CONFIRM_CODE.txt."))
+    if str(confirm_code).strip() != job.confirm_code:
+        raise ConfirmCodeError(_("The confirm code you entered was incorrect."))
+
+
+def check_unchanged_since_export(job: ShredderJob) -> None:
+    """Refuse when anything but this plugin's own log entries was written on the event since the export."""
+    own = ContentType.objects.get_for_model(ShredderJob)
+    changed = job.event.logentry_set.filter(datetime__gte=job.exported_at).exclude(content_type=own).exists()
+    if changed:
+        raise ShredError(MSG_CHANGED)
+
+
+def shredders_for(job: ShredderJob) -> list:
+    """The registry's shredder instances for the export's identifiers, in the export's order."""
+    known = job.event.get_data_shredders()
+    missing = [s for s in job.shredders if s not in known]
+    if missing:
+        raise ShredError(
+            _("These data shredders are no longer available for this event: %(list)s"),
+            {"list": ", ".join(missing)},
+        )
+    return [known[s] for s in job.shredders]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transitions requested by a caller
+
+
+def start_export(event, identity: Identity, shredder_ids: list[str]) -> ShredderJob:
+    check_event_constraints(event)
+    cf = CachedFile.objects.create(
+        date=now(),
+        expires=now() + export_expiry(),
+        web_download=False,
+        filename="",
+        type="application/zip",
+    )
+    job = ShredderJob.objects.create(
+        event=event,
+        shredders=list(shredder_ids),
+        file=cf,
+        locale=get_language() or settings.LANGUAGE_CODE,
+        export_heartbeat=now(),
+        **identity.as_fields(),
+    )
+    # Nobody but this plugin may hand the file out: pretix's own download views check this session key.
+    cf.session_key = f"pretix_shredder_api:{job.public_id}"
+    cf.save(update_fields=["session_key"])
+    _enqueue(job, "export")
+    return job
+
+
+def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
+    """Start the shred of a finished export, or return the job unchanged if its shred is already under way."""
+    downloadable_file(job)  # 404/409/410 for a missing, running or failed export
+    if shred_view(job).active:
+        return job
+    check_event_constraints(job.event)
+    check_confirm_code(job, confirm_code)
+
+    attempt = uuid.uuid4().hex
+    stale_limit = now() - stale_after()
+    may_start = (
+        Q(shred_state="")
+        | Q(shred_state=JobState.FAILED)
+        | Q(shred_state__in=ACTIVE, shred_heartbeat__lt=stale_limit)
+        | Q(shred_state__in=ACTIVE, shred_heartbeat__isnull=True)
+    )
+    # Compare-and-set: of concurrent requests, exactly one moves the job to "waiting" with its own attempt id.
+    won = (
+        ShredderJob.objects.filter(may_start, pk=job.pk, shred_attempt=job.shred_attempt)
+        .exclude(shred_state=JobState.SUCCEEDED)
+        .update(
+            shred_state=JobState.WAITING,
+            shred_attempt=attempt,
+            shred_progress=0,
+            shred_steps=[],
+            shred_message="",
+            shred_heartbeat=now(),
+            shred_started=None,
+            shred_finished=None,
+        )
+    )
+    job.refresh_from_db()
+    if won:
+        _enqueue(job, "shred")
+        job.refresh_from_db()
+    return job
+
+
+def _enqueue(job: ShredderJob, phase: str) -> None:
+    from . import tasks
+
+    try:
+        if phase == "export":
+            tasks.run_export.apply_async(args=(job.event_id, job.pk))
+        else:
+            tasks.run_shred.apply_async(args=(job.event_id, job.pk, job.shred_attempt))
+    except Exception:
+        logger.exception("Could not queue the %s of shredder job %s", phase, job.pk)
+        if phase == "export":
+            ShredderJob.objects.filter(pk=job.pk, export_state=JobState.WAITING).update(
+                export_state=JobState.FAILED, export_message=str(MSG_NOT_QUEUED), export_finished=now()
+            )
+        else:
+            ShredderJob.objects.filter(pk=job.pk, shred_attempt=job.shred_attempt).update(
+                shred_state=JobState.FAILED, shred_message=str(MSG_NOT_QUEUED), shred_finished=now()
+            )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transitions made by the worker
+
+
+def claim_export(job_id: int) -> bool:
+    """waiting → running, unless the job went stale in the queue (then it is failed for good)."""
+    fresh = Q(export_heartbeat__gte=now() - stale_after())
+    if ShredderJob.objects.filter(fresh, pk=job_id, export_state=JobState.WAITING).update(
+        export_state=JobState.RUNNING, export_heartbeat=now()
+    ):
+        return True
+    ShredderJob.objects.filter(pk=job_id, export_state=JobState.WAITING).update(
+        export_state=JobState.FAILED, export_message=str(MSG_EXPORT_STALE), export_finished=now()
+    )
+    return False
+
+
+def claim_shred(job_id: int, attempt: str) -> bool:
+    """waiting → running for this attempt, unless another attempt replaced it or it went stale in the queue."""
+    current = ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt, shred_state=JobState.WAITING)
+    if current.filter(shred_heartbeat__gte=now() - stale_after()).update(
+        shred_state=JobState.RUNNING, shred_heartbeat=now(), shred_started=now()
+    ):
+        return True
+    current.update(shred_state=JobState.FAILED, shred_message=str(MSG_SHRED_STALE), shred_finished=now())
+    return False
+
+
+def export_succeeded(job_id: int, *, checksum: str, confirm_code: str, exported_at) -> None:
+    ShredderJob.objects.filter(pk=job_id).update(
+        export_state=JobState.SUCCEEDED,
+        export_progress=100,
+        export_finished=now(),
+        file_sha256=checksum,
+        confirm_code=confirm_code,
+        exported_at=exported_at,
+    )
+
+
+def export_failed(job_id: int, message: str) -> None:
+    ShredderJob.objects.filter(pk=job_id).update(
+        export_state=JobState.FAILED, export_message=message, export_finished=now()
+    )
+
+
+def log_shred(job: ShredderJob, action: str) -> None:
+    """Log on the event with pretix's own action types, attributed to the credential that started the job."""
+    index = {
+        "instance": settings.SITE_URL,
+        "organizer": job.event.organizer.slug,
+        "event": job.event.slug,
+        "time": job.exported_at.isoformat() if job.exported_at else None,
+        "shredders": job.shredders,
+    }
+    # The job is the logged object, so that "changed after the export" can tell this plugin's entries apart.
+    job.log_action(action, data={"indexdata": index, "job": str(job.public_id)}, **identity_of_job(job).log_kwargs())
+
+
+def shred_succeeded(job: ShredderJob, attempt: str, steps: list) -> None:
+    """Mark the shred done, log it and delete the export file: the data is gone, so its download must be too."""
+    with transaction.atomic():
+        done = ShredderJob.objects.filter(pk=job.pk, shred_attempt=attempt).update(
+            shred_state=JobState.SUCCEEDED, shred_progress=100, shred_finished=now(), shred_steps=steps
+        )
+        if done:
+            log_shred(job, "pretix.event.shredder.completed")
+            # pretix's post_delete receiver removes the stored file as well.
+            CachedFile.objects.filter(pk=job.file_id).delete()
+
+
+def shred_failed(job_id: int, attempt: str, message: str) -> None:
+    ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt).update(
+        shred_state=JobState.FAILED, shred_message=message, shred_finished=now()
+    )
+    # A failed shred leaves the export downloadable for another while.
+    job = ShredderJob.objects.filter(pk=job_id).only("file_id").first()
+    if job and job.file_id:
+        CachedFile.objects.filter(pk=job.file_id, expires__isnull=True).update(expires=now() + export_expiry())
+
+
+def hold_file_while_shredding(job: ShredderJob) -> None:
+    """The export must outlive a long shred: it does not expire while the shred runs."""
+    if job.file_id:
+        CachedFile.objects.filter(pk=job.file_id).update(expires=None)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Housekeeping
+
+
+def cleanup() -> int:
+    """Release files of shreds that went stale, and delete job records (and files) past the retention period."""
+    stale_limit = now() - stale_after()
+    stale_shreds = ShredderJob.objects.filter(
+        Q(shred_heartbeat__lt=stale_limit) | Q(shred_heartbeat__isnull=True), shred_state__in=ACTIVE
+    )
+    CachedFile.objects.filter(pk__in=stale_shreds.values("file_id"), expires__isnull=True).update(
+        expires=now() + export_expiry()
+    )
+
+    cutoff = now() - retention()
+    old = (
+        ShredderJob.objects.filter(created__lt=cutoff)
+        .exclude(shred_finished__gte=cutoff)
+        .exclude(shred_state__in=ACTIVE, shred_heartbeat__gte=stale_limit)
+    )
+    CachedFile.objects.filter(pk__in=old.values("file_id")).delete()
+    _total, deleted = old.delete()
+    return deleted.get(ShredderJob._meta.label, 0)

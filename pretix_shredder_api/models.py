@@ -1,0 +1,74 @@
+"""The job record: one row per export, with the state of the shred of that export on the same row.
+
+Rules about these rows (who owns one, which transitions are allowed, when a job is stale) live in ``jobs.py``.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from pretix.base.models.base import LoggingMixin
+
+
+class JobState(models.TextChoices):
+    WAITING = "waiting", _("waiting")
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+
+
+class ShredderJob(LoggingMixin, models.Model):
+    # Integer primary key so that log entries can point at the job (LogEntry.object_id is an integer).
+    id = models.BigAutoField(primary_key=True)
+    # The two opaque values of the download/shred/status URLs.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    secret = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    event = models.ForeignKey("pretixbase.Event", on_delete=models.CASCADE, related_name="shredder_api_jobs")
+
+    # The credential that started the job. Exactly one shape is used: a team API token; an OAuth application
+    # together with its user; or a user (session). Lookups filter on all three columns.
+    api_token = models.ForeignKey(
+        "pretixbase.TeamAPIToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    oauth_application = models.ForeignKey(
+        "pretixapi.OAuthApplication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey("pretixbase.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    shredders = models.JSONField(default=list)
+    file = models.ForeignKey(
+        "pretixbase.CachedFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    confirm_code = models.CharField(max_length=32, blank=True)
+    # The time written into index.json; log entries from this moment on mean "the event changed after the export".
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    # Language of the request that started the job: failure messages and step labels are stored in it.
+    locale = models.CharField(max_length=32, default="en")
+    created = models.DateTimeField(auto_now_add=True)
+
+    export_state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.WAITING)
+    export_progress = models.PositiveSmallIntegerField(default=0)
+    export_message = models.TextField(blank=True)
+    export_heartbeat = models.DateTimeField(null=True, blank=True)
+    export_finished = models.DateTimeField(null=True, blank=True)
+
+    # Blank until a shred has been requested.
+    shred_state = models.CharField(max_length=16, choices=JobState.choices, blank=True)
+    # Changes with every shred attempt; a task only works on the attempt it was queued for.
+    shred_attempt = models.CharField(max_length=36, blank=True)
+    shred_progress = models.PositiveSmallIntegerField(default=0)
+    shred_steps = models.JSONField(default=list)
+    shred_message = models.TextField(blank=True)
+    shred_heartbeat = models.DateTimeField(null=True, blank=True)
+    shred_started = models.DateTimeField(null=True, blank=True)
+    shred_finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created", "-id")
+        indexes = [models.Index(fields=["event", "created"], name="shredder_api_job_evt_created")]
+
+    def __str__(self):
+        return str(self.public_id)

@@ -1,0 +1,50 @@
+"""Request validation and response shapes of the shredder API."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .jobs import PhaseView
+
+
+class ShredderSerializer(serializers.Serializer):
+    identifier = serializers.CharField()
+    verbose_name = serializers.CharField()
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    shredders = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+    def __init__(self, *args, known: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known = known
+
+    def validate_shredders(self, value):
+        unknown = [v for v in value if v not in self.known]
+        if unknown:
+            raise serializers.ValidationError(
+                [_('"{identifier}" is not a known data shredder for this event.').format(identifier=u) for u in unknown]
+            )
+        return list(dict.fromkeys(value))  # duplicates merged, order kept
+
+
+class ShredRequestSerializer(serializers.Serializer):
+    confirm_code = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=64)
+
+
+def progress_body(view: PhaseView, with_steps: bool = False) -> dict:
+    body = {"status": view.state, "percentage": view.percentage}
+    if with_steps:
+        body["steps"] = [{"label": s.get("label", ""), "done": bool(s.get("done"))} for s in view.steps]
+    return body
+
+
+def failed_body(message) -> dict:
+    return {"status": "failed", "message": str(message)}
+
+
+def gone_body(message) -> dict:
+    return {"status": "gone", "message": str(message)}
+
+
+def ok_body() -> dict:
+    return {"status": "ok", "message": "OK"}

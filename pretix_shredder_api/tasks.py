@@ -1,0 +1,143 @@
+"""Celery entry points. They take ids, claim the job, do the work, and record progress, heartbeat and outcome.
+
+Every decision (may this run? has the event changed? which shredders?) is asked of ``jobs``.
+"""
+
+import inspect
+import logging
+import threading
+
+from django.db import connection
+from django.utils.timezone import now
+from pretix.base.i18n import language
+from pretix.base.services.tasks import ProfiledEventTask
+from pretix.base.shredder import ShredError
+from pretix.celery_app import app
+
+from . import archive, jobs
+from .models import ShredderJob
+
+logger = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Touches a job's heartbeat column from a background thread while a worker runs the job.
+
+    If the worker process dies, the heartbeat stops and ``jobs`` reports the job failed once it is stale. In eager mode
+    (no broker, the task runs inside a web request) no thread is started; progress updates beat instead.
+    """
+
+    def __init__(self, queryset, column: str, enabled: bool):
+        self.queryset = queryset
+        self.column = column
+        self.enabled = enabled
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="shredder-api-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def _run(self):
+        try:
+            while not self._stop.wait(jobs.heartbeat_interval()):
+                try:
+                    self.queryset.update(**{self.column: now()})
+                except Exception:  # a missed beat is not fatal; a stopped worker is what we detect
+                    logger.warning("Could not record the heartbeat of a shredder job", exc_info=True)
+        finally:
+            connection.close()
+
+
+class Progress:
+    """Records a phase's percentage (and heartbeat) when it changes; shredders may report 0-100 or fractions."""
+
+    def __init__(self, queryset, prefix: str, parts: int = 1):
+        self.queryset = queryset
+        self.prefix = prefix
+        self.parts = max(parts, 1)
+        self.last = -1
+        self.steps = []
+
+    def __call__(self, percentage, part: int = 0, extra=None):
+        value = int((part + min(max(percentage, 0), 100) / 100) * 100 / self.parts)
+        if value != self.last or extra is not None:
+            self.last = value
+            fields = {f"{self.prefix}_progress": min(value, 99), f"{self.prefix}_heartbeat": now()}
+            if extra is not None:
+                fields.update(extra)
+            self.queryset.update(**fields)
+
+    def callback_for(self, part: int):
+        def report(y):
+            # pretix's slow_update reports fractions of 1, other shredders percentages.
+            self(y * 100 if 0 < y <= 1 and isinstance(y, float) else y, part)
+
+        return report
+
+
+@app.task(base=ProfiledEventTask, bind=True, throws=(ShredError,))
+def run_export(self, event, job_id: int) -> None:
+    if not jobs.claim_export(job_id):
+        return
+    job = ShredderJob.objects.select_related("file").get(pk=job_id)
+    row = ShredderJob.objects.filter(pk=job_id)
+    with language(job.locale), Heartbeat(row, "export_heartbeat", enabled=not self.request.is_eager):
+        try:
+            if job.file is None:
+                raise ShredError(jobs.MSG_EXPORT_STALE)
+            shredders = jobs.shredders_for(job)
+            exported_at = now()
+            code = archive.new_confirm_code()
+            index = archive.index_data(event, job.shredders, exported_at, code)
+            checksum = archive.build_into_cachedfile(
+                job.file, f"{event.slug}.zip", index, shredders, progress=Progress(row, "export")
+            )
+            jobs.export_succeeded(job_id, checksum=checksum, confirm_code=code, exported_at=exported_at)
+        except (ShredError, jobs.JobError) as e:
+            jobs.export_failed(job_id, str(e))
+        except Exception:
+            logger.exception("Export of shredder job %s failed", job_id)
+            jobs.export_failed(job_id, str(jobs.MSG_INTERNAL))
+            raise
+
+
+@app.task(base=ProfiledEventTask, bind=True, throws=(ShredError,))
+def run_shred(self, event, job_id: int, attempt: str) -> None:
+    if not jobs.claim_shred(job_id, attempt):
+        return
+    job = ShredderJob.objects.select_related("event", "file", "api_token", "oauth_application", "user").get(pk=job_id)
+    row = ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt)
+    with language(job.locale), Heartbeat(row, "shred_heartbeat", enabled=not self.request.is_eager):
+        try:
+            jobs.check_event_constraints(job.event)
+            jobs.check_unchanged_since_export(job)
+            shredders = jobs.shredders_for(job)
+            jobs.hold_file_while_shredding(job)
+            jobs.log_shred(job, "pretix.event.shredder.started")
+            _shred_all(job, attempt, shredders, Progress(row, "shred", parts=len(shredders)))
+        except (ShredError, jobs.JobError) as e:
+            jobs.shred_failed(job_id, attempt, str(e))
+        except Exception:
+            logger.exception("Shred of shredder job %s failed", job_id)
+            jobs.shred_failed(job_id, attempt, str(jobs.MSG_INTERNAL))
+            raise
+
+
+def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progress) -> None:
+    steps = [{"label": str(s.verbose_name), "done": False} for s in shredders]
+    for i, shredder in enumerate(shredders):
+        progress(0, i, extra={"shred_steps": steps})
+        if "progress_callback" in inspect.signature(shredder.shred_data).parameters:
+            shredder.shred_data(progress_callback=progress.callback_for(i))
+        else:
+            shredder.shred_data()
+        steps[i]["done"] = True
+    jobs.shred_succeeded(job, attempt, steps)

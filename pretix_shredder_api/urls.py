@@ -1,0 +1,26 @@
+"""URL registration: this plugin takes over the ``shredders`` route of pretix's event API router.
+
+pretix imports every plugin's ``urls`` module while building its API URLs, after registering its own viewsets and
+before asking the router for its URL patterns. Here the built-in registration (same prefix, same basename) is removed
+from the router and this plugin's viewset registered in its place, so the documented paths and the URL names
+``api-v1:shredders-list|detail|export|download|shred|status`` are served by :class:`ShredderViewSet`.
+"""
+
+from pretix.api.urls import event_router
+
+from .api import ShredderViewSet
+
+PREFIX = "shredders"
+BASENAME = "shredders"
+
+
+def take_over_route(router, prefix: str, viewset, basename: str) -> None:
+    router.registry[:] = [(p, v, b) for (p, v, b) in router.registry if p != prefix and b != basename]
+    if hasattr(router, "_urls"):
+        del router._urls
+    router.register(prefix, viewset, basename=basename)
+
+
+take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
+
+urlpatterns = []
