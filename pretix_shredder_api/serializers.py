@@ -12,13 +12,18 @@ class ShredderSerializer(serializers.Serializer):
 
 
 class ExportRequestSerializer(serializers.Serializer):
-    shredders = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    # Validated by hand so that every error is a flat list of messages under "shredders".
+    shredders = serializers.JSONField()
 
     def __init__(self, *args, known: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.known = known
 
     def validate_shredders(self, value):
+        if not isinstance(value, list) or not value:
+            raise serializers.ValidationError(_("Please name at least one data shredder as a list of identifiers."))
+        if not all(isinstance(v, str) for v in value):
+            raise serializers.ValidationError(_("Data shredders are named by their identifiers (strings)."))
         unknown = [v for v in value if v not in self.known]
         if unknown:
             raise serializers.ValidationError(

@@ -138,7 +138,10 @@ def user(team):
 def oauth_client(user, organizer, scope, name="GDPR app"):
     app = OAuthApplication.objects.create(name=name, redirect_uris="https://example.org", client_type="confidential")
     access = OAuthAccessToken.objects.create(
-        user=user, application=app, token=f"oauth-{name}-{scope}".replace(" ", "-"), expires=now() + timedelta(days=1),
+        user=user,
+        application=app,
+        token=f"oauth-{name}-{scope}".replace(" ", "-"),
+        expires=now() + timedelta(days=1),
         scope=scope,
     )
     access.organizers.add(organizer)

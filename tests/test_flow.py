@@ -18,9 +18,7 @@ def test_documented_flow(client, base_url, event, orders, token):
     assert resp.status_code == 202
     assert set(resp.data) == {"download", "shred"}
     job = ShredderJob.objects.get()
-    assert resp.data["download"] == (
-        f"http://testserver{base_url}download/{job.public_id}/{job.secret}/"
-    )
+    assert resp.data["download"] == (f"http://testserver{base_url}download/{job.public_id}/{job.secret}/")
     assert resp.data["shred"] == f"http://testserver{base_url}shred/{job.public_id}/{job.secret}/"
 
     download = client.get(resp.data["download"])
@@ -57,7 +55,9 @@ def test_documented_flow(client, base_url, event, orders, token):
     assert client.get(resp.data["download"]).status_code == 404
     assert client.post(resp.data["shred"]).status_code == 404
 
-    entries = list(LogEntry.objects.filter(event=event, action_type__startswith="pretix.event.shredder.").order_by("pk"))
+    entries = list(
+        LogEntry.objects.filter(event=event, action_type__startswith="pretix.event.shredder.").order_by("pk")
+    )
     assert [e.action_type for e in entries] == ["pretix.event.shredder.started", "pretix.event.shredder.completed"]
     assert all(e.api_token == token and e.user is None and e.oauth_application is None for e in entries)
     assert "confirm_code" not in entries[0].data  # the log does not give away the code

@@ -1,0 +1,85 @@
+"""The download answer: SHA-256 as ETag and Repr-Digest, If-None-Match, and Range requests for resuming."""
+
+import base64
+import hashlib
+
+import pytest
+
+from .helpers import job_url, start_export
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def job(client, base_url, orders):
+    return start_export(client, base_url, ["order_emails", "attendee_info"])
+
+
+@pytest.fixture
+def full(client, job):
+    resp = client.get(job_url(job, "download"))
+    return b"".join(resp.streaming_content), resp
+
+
+def test_digest_headers_match_the_body(job, full):
+    body, resp = full
+    digest = hashlib.sha256(body).digest()
+    assert resp["ETag"] == f'"{digest.hex()}"'
+    assert resp["Repr-Digest"] == f"sha-256=:{base64.b64encode(digest).decode()}:"
+    assert resp["Accept-Ranges"] == "bytes"
+    assert job.file_sha256 == digest.hex()
+
+
+def test_if_none_match_is_304(client, job, full):
+    _body, resp = full
+    again = client.get(job_url(job, "download"), HTTP_IF_NONE_MATCH=resp["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == resp["ETag"]
+    other = client.get(job_url(job, "download"), HTTP_IF_NONE_MATCH='"something-else"')
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header,slice_",
+    [("bytes=0-9", slice(0, 10)), ("bytes=10-", slice(10, None)), ("bytes=-7", slice(-7, None))],
+)
+def test_range_requests_are_206(client, job, full, header, slice_):
+    body, _resp = full
+    resp = client.get(job_url(job, "download"), HTTP_RANGE=header)
+    assert resp.status_code == 206
+    part = b"".join(resp.streaming_content)
+    assert part == body[slice_]
+    assert int(resp["Content-Length"]) == len(part)
+    start = len(body) + slice_.start if slice_.start < 0 else slice_.start
+    assert resp["Content-Range"] == f"bytes {start}-{start + len(part) - 1}/{len(body)}"
+
+
+def test_resume_gives_the_whole_file(client, job, full):
+    body, _resp = full
+    first = body[:100]
+    rest = b"".join(client.get(job_url(job, "download"), HTTP_RANGE=f"bytes={len(first)}-").streaming_content)
+    assert first + rest == body
+
+
+def test_unsatisfiable_range_is_416(client, job, full):
+    body, _resp = full
+    resp = client.get(job_url(job, "download"), HTTP_RANGE=f"bytes={len(body) + 5}-")
+    assert resp.status_code == 416
+    assert resp["Content-Range"] == f"bytes */{len(body)}"
+    assert resp.json()["detail"]
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-3", "bytes=abc", "bytes=-"])
+def test_ranges_we_do_not_serve_get_the_whole_file(client, job, full, header):
+    body, _resp = full
+    resp = client.get(job_url(job, "download"), HTTP_RANGE=header)
+    assert resp.status_code == 200
+    assert b"".join(resp.streaming_content) == body
+
+
+def test_if_range_with_another_etag_gets_the_whole_file(client, job, full):
+    body, resp = full
+    changed = client.get(job_url(job, "download"), HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE='"old"')
+    assert changed.status_code == 200
+    same = client.get(job_url(job, "download"), HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=resp["ETag"])
+    assert same.status_code == 206

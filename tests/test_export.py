@@ -1,0 +1,189 @@
+"""POST P export/ and GET of the download URL: validation, constraints, states and failures."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.utils.timezone import now
+from freezegun import freeze_time
+
+from pretix.base.models import CachedFile
+from pretix.base.shredder import EmailAddressShredder, ShredError
+
+from pretix_shredder_api.models import ShredderJob
+
+from .conftest import make_event
+from .helpers import fresh, job_url, long_ago, set_state, start_export
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_nothing_created():
+    assert not ShredderJob.objects.exists()
+    assert not CachedFile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"shredders": None},
+        {"shredders": "order_emails"},
+        {"shredders": {"order_emails": True}},
+        {"shredders": 3},
+        {"shredders": []},
+        {"shredders": ["order_emails", "nope"]},
+        {"shredders": [None]},
+        {"shredders": [["order_emails"]]},
+    ],
+)
+def test_invalid_shredders_are_400_on_the_field(client, base_url, body):
+    resp = client.post(base_url + "export/", body, format="json")
+    assert resp.status_code == 400
+    assert set(resp.json()) == {"shredders"}
+    assert isinstance(resp.json()["shredders"], list) and resp.json()["shredders"]
+    assert_nothing_created()
+
+
+def test_unknown_shredder_is_named(client, base_url):
+    resp = client.post(base_url + "export/", {"shredders": ["order_emails", "nope"]}, format="json")
+    assert resp.json() == {"shredders": ['"nope" is not a known data shredder for this event.']}
+
+
+def test_malformed_json_is_400(client, base_url):
+    resp = client.post(base_url + "export/", data="{nope", content_type="application/json")
+    assert resp.status_code == 400
+    assert "detail" in resp.json()
+    assert_nothing_created()
+
+
+def test_duplicates_are_merged(client, base_url, orders):
+    job = start_export(client, base_url, ["order_emails", "attendee_info", "order_emails"])
+    assert job.shredders == ["order_emails", "attendee_info"]
+    with zipfile.ZipFile(io.BytesIO(b"".join(client.get(job_url(job, "download")).streaming_content))) as zf:
+        assert json.loads(zf.read("index.json"))["shredders"] == ["order_emails", "attendee_info"]
+
+
+def test_event_not_over_is_400_with_pretix_wording(client, organizer):
+    event = make_event(organizer, slug="future", date_from=now() + timedelta(days=3))
+    resp = client.post(
+        f"/api/v1/organizers/bigevents/events/{event.slug}/shredders/export/",
+        {"shredders": ["order_emails"]},
+        format="json",
+    )
+    assert resp.status_code == 400
+    assert resp.json() == ["Your event needs to be over to use this feature."]
+    assert_nothing_created()
+
+
+def test_event_with_subevents_not_over_is_400(client, organizer):
+    event = make_event(organizer, slug="series", has_subevents=True)
+    event.subevents.create(name="Late date", date_from=now() + timedelta(days=1), active=True)
+    resp = client.post(
+        f"/api/v1/organizers/bigevents/events/{event.slug}/shredders/export/",
+        {"shredders": ["order_emails"]},
+        format="json",
+    )
+    assert resp.status_code == 400
+    assert resp.json() == ["Your event needs to be over to use this feature."]
+
+
+def test_live_shop_is_400_with_pretix_wording(client, base_url, event):
+    event.live = True
+    event.save()
+    resp = client.post(base_url + "export/", {"shredders": ["order_emails"]}, format="json")
+    assert resp.status_code == 400
+    assert resp.json() == ["Your ticket shop needs to be offline to use this feature."]
+    assert_nothing_created()
+
+
+def test_export_file_is_kept_in_a_cachedfile_nobody_else_may_download(client, base_url, orders):
+    job = start_export(client, base_url)
+    cf = job.file
+    assert cf.web_download is False
+    assert cf.session_key == f"pretix_shredder_api:{job.public_id}"
+    assert cf.type == "application/zip" and cf.filename == "sampleconf.zip"
+    assert now() + timedelta(minutes=119) < cf.expires <= now() + timedelta(hours=2)
+    assert job.export_state == "succeeded" and job.export_progress == 100
+    assert len(job.file_sha256) == 64 and len(job.confirm_code) == 6
+
+
+@pytest.mark.parametrize("state", ["waiting", "running"])
+def test_download_while_export_runs_is_409(client, base_url, orders, state):
+    job = start_export(client, base_url)
+    set_state(job, export_state=state, export_progress=42, export_heartbeat=fresh())
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 409
+    assert resp.json() == {"status": state, "percentage": 42}
+
+
+def test_download_of_a_failed_export_is_410(client, base_url, orders):
+    job = start_export(client, base_url)
+    set_state(job, export_state="failed", export_message="Disk full")
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json() == {"status": "failed", "message": "Disk full"}
+
+
+def test_export_whose_worker_stopped_is_reported_failed(client, base_url, orders):
+    job = start_export(client, base_url)
+    set_state(job, export_state="running", export_progress=10, export_heartbeat=long_ago())
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json()["status"] == "failed"
+    assert "process working on it ended" in resp.json()["message"]
+
+
+def test_stale_limit_is_configurable(client, base_url, orders, monkeypatch):
+    job = start_export(client, base_url)
+    set_state(job, export_state="running", export_heartbeat=now() - timedelta(seconds=30))
+    assert client.get(job_url(job, "download")).status_code == 409
+    monkeypatch.setenv("PRETIX_SHREDDER_API_STALE_AFTER_SECONDS", "20")
+    assert client.get(job_url(job, "download")).status_code == 410
+
+
+def test_shredder_raising_shred_error_fails_the_export_with_its_message(client, base_url, orders, monkeypatch):
+    def broken(self):
+        raise ShredError("The e-mail archive is not reachable.")
+
+    monkeypatch.setattr(EmailAddressShredder, "generate_files", broken)
+    job = start_export(client, base_url)
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json() == {"status": "failed", "message": "The e-mail archive is not reachable."}
+
+
+def test_unexpected_error_in_export_says_internal_error(client, base_url, orders, monkeypatch):
+    def broken(self):
+        raise RuntimeError("secret traceback detail")
+
+    monkeypatch.setattr(EmailAddressShredder, "generate_files", broken)
+    job = start_export(client, base_url)
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json() == {"status": "failed", "message": "Internal error"}
+    assert client.post(job_url(job, "shred"), format="json").status_code == 410
+
+
+def test_expired_export_is_404(client, base_url, orders):
+    job = start_export(client, base_url)
+    with freeze_time(now() + timedelta(hours=2, minutes=1)):
+        resp = client.get(job_url(job, "download"))
+        assert resp.status_code == 404
+        assert resp.json() == {"detail": "This export has expired."}
+        assert client.post(job_url(job, "shred"), format="json").status_code == 404
+
+
+def test_export_expiry_is_configurable(client, base_url, orders, monkeypatch):
+    monkeypatch.setenv("PRETIX_SHREDDER_API_EXPORT_EXPIRY_SECONDS", "60")
+    job = start_export(client, base_url)
+    with freeze_time(now() + timedelta(seconds=61)):
+        assert client.get(job_url(job, "download")).status_code == 404
+
+
+def test_export_removed_by_pretix_cleanup_is_404(client, base_url, orders):
+    job = start_export(client, base_url)
+    CachedFile.objects.all().delete()
+    assert client.get(job_url(job, "download")).status_code == 404

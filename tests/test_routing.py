@@ -1,0 +1,56 @@
+"""At the documented paths, this plugin's viewset answers - not pretix's built-in one."""
+
+import pytest
+from django.urls import resolve, reverse
+
+from pretix.api.urls import event_router
+from pretix.api.views.shredders import EventShreddersViewSet
+
+from pretix_shredder_api.api import ShredderViewSet
+
+pytestmark = pytest.mark.django_db
+
+PATHS = [
+    ("list", "/api/v1/organizers/bigevents/events/sampleconf/shredders/", {}),
+    (
+        "detail",
+        "/api/v1/organizers/bigevents/events/sampleconf/shredders/order_emails/",
+        {"identifier": "order_emails"},
+    ),
+    ("export", "/api/v1/organizers/bigevents/events/sampleconf/shredders/export/", {}),
+    (
+        "download",
+        "/api/v1/organizers/bigevents/events/sampleconf/shredders/download/a/b/",
+        {"asyncid": "a", "cfid": "b"},
+    ),
+    ("shred", "/api/v1/organizers/bigevents/events/sampleconf/shredders/shred/a/b/", {"asyncid": "a", "cfid": "b"}),
+    ("status", "/api/v1/organizers/bigevents/events/sampleconf/shredders/status/a/b/", {"asyncid": "a", "cfid": "b"}),
+]
+
+
+@pytest.mark.parametrize("name,path,kwargs", PATHS)
+def test_documented_paths_resolve_to_our_viewset(name, path, kwargs):
+    match = resolve(path)
+    assert match.func.cls is ShredderViewSet
+    assert match.url_name == f"shredders-{name}"
+    assert (
+        reverse(f"api-v1:shredders-{name}", kwargs={"organizer": "bigevents", "event": "sampleconf", **kwargs}) == path
+    )
+
+
+def test_builtin_registration_was_replaced_not_added_to():
+    registered = [(prefix, viewset) for prefix, viewset, _basename in event_router.registry if prefix == "shredders"]
+    assert registered == [("shredders", ShredderViewSet)]
+    assert not any(viewset is EventShreddersViewSet for _p, viewset, _b in event_router.registry)
+
+
+def test_a_request_is_answered_by_our_code(client, base_url, orders):
+    # pretix's built-in export answers {"download", "shred"} too, but its download URL carries a Celery task id and a
+    # CachedFile id; ours carries the job's ids, and a job record exists.
+    from pretix_shredder_api.models import ShredderJob
+
+    resp = client.post(base_url + "export/", {"shredders": ["order_emails"]}, format="json")
+    job = ShredderJob.objects.get()
+    assert resp.json()["download"].endswith(f"/download/{job.public_id}/{job.secret}/")
+    # The built-in would answer 200 to a device; ours refuses.
+    assert resp.status_code == 202

@@ -1,0 +1,191 @@
+"""POST of the shred URL and the shred itself: guards, policy, repeats, failures and restarts."""
+
+import pytest
+
+from pretix.base.models import CachedFile, LogEntry, Order
+from pretix.base.shredder import EmailAddressShredder, ShredError
+
+from pretix_shredder_api.models import ShredderJob
+
+from .helpers import fresh, job_url, long_ago, set_state, start_export
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def job(client, base_url, orders):
+    return start_export(client, base_url)
+
+
+def emails_left(event):
+    return Order.objects.filter(event=event, email__isnull=False).count()
+
+
+@pytest.mark.parametrize("state", ["waiting", "running"])
+def test_shred_while_export_runs_is_409(client, job, state):
+    set_state(job, export_state=state, export_progress=5, export_heartbeat=fresh())
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 409
+    assert resp.json() == {"status": state, "percentage": 5}
+    assert ShredderJob.objects.get().shred_state == ""
+
+
+def test_shred_of_failed_export_is_410(client, job):
+    set_state(job, export_state="failed", export_message="Boom")
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 410
+    assert resp.json() == {"status": "failed", "message": "Boom"}
+
+
+def test_event_back_online_is_400_and_nothing_starts(client, job, event):
+    event.live = True
+    event.save()
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 400
+    assert resp.json() == ["Your ticket shop needs to be offline to use this feature."]
+    job.refresh_from_db()
+    assert job.shred_state == ""
+    assert emails_left(event) == 3
+
+
+def test_changed_after_export_fails_with_pretix_message_and_keeps_the_export(client, job, event, orders):
+    orders[0].log_action("pretix.event.order.comment", data={"comment": "changed"})
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 202
+    status = client.get(resp.json()["status"])
+    assert status.status_code == 417
+    assert status.json() == {
+        "status": "failed",
+        "message": "Something happened in your event after the export, please try again.",
+    }
+    assert emails_left(event) == 3
+    assert client.get(job_url(job, "download")).status_code == 200
+    assert not LogEntry.objects.filter(action_type__startswith="pretix.event.shredder.").exists()
+
+
+def test_plugin_log_entries_do_not_count_as_changes(client, job, event, monkeypatch):
+    calls = []
+    original = EmailAddressShredder.shred_data
+
+    def fail_once(self, progress_callback=None):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ShredError("Temporary problem.")
+        return original(self, progress_callback=progress_callback)
+
+    monkeypatch.setattr(EmailAddressShredder, "shred_data", fail_once)
+    status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    assert client.get(status_url).json() == {"status": "failed", "message": "Temporary problem."}
+    # The failed attempt logged "started" on the event; the retry must not treat that as a change.
+    assert client.post(job_url(job, "shred"), format="json").json() == {"status": status_url}
+    assert client.get(status_url).status_code == 200
+    assert emails_left(event) == 0
+
+
+def test_failed_shred_keeps_the_export_downloadable(client, job, event, monkeypatch):
+    def broken(self, progress_callback=None):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(EmailAddressShredder, "shred_data", broken)
+    status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    resp = client.get(status_url)
+    assert resp.status_code == 417
+    assert resp.json() == {"status": "failed", "message": "Internal error"}
+    assert client.get(job_url(job, "download")).status_code == 200
+    assert CachedFile.objects.get().expires is not None
+
+
+def test_repeated_post_while_queued_or_running_starts_nothing_new(client, job):
+    status_url = "http://testserver" + job_url(job, "status")
+    for state in ("waiting", "running"):
+        set_state(job, shred_state=state, shred_heartbeat=fresh(), shred_attempt="the-running-one")
+        resp = client.post(job_url(job, "shred"), format="json")
+        assert resp.status_code == 202
+        assert resp.json() == {"status": status_url}
+        job.refresh_from_db()
+        assert job.shred_attempt == "the-running-one" and job.shred_state == state
+
+
+def test_stale_shred_is_failed_and_may_be_started_again(client, job, event):
+    set_state(job, shred_state="running", shred_heartbeat=long_ago(), shred_attempt="dead-worker", shred_progress=30)
+    status = client.get(job_url(job, "status"))
+    assert status.status_code == 417
+    assert "start the shred again" in status.json()["message"]
+    assert client.get(job_url(job, "download")).status_code == 200
+
+    assert client.post(job_url(job, "shred"), format="json").status_code == 202
+    assert client.get(job_url(job, "status")).status_code == 200
+    assert emails_left(event) == 0
+    assert ShredderJob.objects.get().shred_attempt != "dead-worker"
+
+
+def test_a_task_for_a_replaced_attempt_does_nothing(client, job, event):
+    from pretix_shredder_api.tasks import run_shred
+
+    set_state(job, shred_state="waiting", shred_heartbeat=fresh(), shred_attempt="current")
+    run_shred.apply(args=(event.pk, job.pk, "an-older-attempt"))
+    job.refresh_from_db()
+    assert job.shred_state == "waiting" and emails_left(event) == 3
+
+
+def test_a_task_that_waited_in_the_queue_too_long_does_not_run(client, job, event):
+    from pretix_shredder_api.tasks import run_shred
+
+    set_state(job, shred_state="waiting", shred_heartbeat=long_ago(), shred_attempt="queued")
+    run_shred.apply(args=(event.pk, job.pk, "queued"))
+    job.refresh_from_db()
+    assert job.shred_state == "failed" and emails_left(event) == 3
+
+
+def test_log_entries_attributed_to_oauth_application_and_user(user, organizer, base_url, orders, event):
+    from .conftest import oauth_client
+
+    client = oauth_client(user, organizer, scope="read write")
+    job = start_export(client, base_url)
+    client.post(job_url(job, "shred"), format="json")
+    entries = LogEntry.objects.filter(action_type__startswith="pretix.event.shredder.")
+    assert entries.count() == 2
+    assert all(e.oauth_application == client.oauth_application and e.user == user for e in entries)
+    assert all(e.event == event and e.api_token is None for e in entries)
+
+
+def test_log_entries_attributed_to_session_user(session_client, user, base_url, orders):
+    job = start_export(session_client, base_url)
+    session_client.post(job_url(job, "shred"), format="json")
+    entries = LogEntry.objects.filter(action_type__startswith="pretix.event.shredder.")
+    assert entries.count() == 2 and all(e.user == user and e.api_token is None for e in entries)
+
+
+class TestConfirmCodePolicy:
+    @pytest.fixture
+    def policy(self, event):
+        event.enable_plugin("pretix_shredder_api")
+        event.save()
+        event.settings.shredder_api_require_confirm_code = True
+
+    def test_missing_code_is_400(self, client, job, policy):
+        resp = client.post(job_url(job, "shred"), format="json")
+        assert resp.status_code == 400
+        assert list(resp.json()) == ["confirm_code"]
+        assert "CONFIRM_CODE.txt" in resp.json()["confirm_code"][0]
+        assert ShredderJob.objects.get().shred_state == ""
+
+    def test_wrong_code_is_400(self, client, job, policy):
+        resp = client.post(job_url(job, "shred"), {"confirm_code": "WRONG1"}, format="json")
+        assert resp.status_code == 400
+        assert resp.json() == {"confirm_code": ["The confirm code you entered was incorrect."]}
+
+    def test_right_code_shreds(self, client, job, policy, event):
+        resp = client.post(job_url(job, "shred"), {"confirm_code": job.confirm_code}, format="json")
+        assert resp.status_code == 202
+        assert client.get(resp.json()["status"]).status_code == 200
+        assert emails_left(event) == 0
+
+    def test_policy_off_needs_no_code(self, client, job, event):
+        event.enable_plugin("pretix_shredder_api")
+        event.save()
+        assert client.post(job_url(job, "shred"), format="json").status_code == 202
+
+    def test_setting_without_plugin_enabled_does_not_apply(self, client, job, event):
+        event.settings.shredder_api_require_confirm_code = True
+        assert client.post(job_url(job, "shred"), format="json").status_code == 202
