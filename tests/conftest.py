@@ -6,10 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils.timezone import now
 from django_scopes import scopes_disabled
-from rest_framework.test import APIClient
-
 from pretix.api.models import OAuthAccessToken, OAuthApplication
 from pretix.base.models import Device, Event, Order, OrderPosition, Organizer, Team, User
+from rest_framework.test import APIClient
 
 SHREDDER_BASE = "/api/v1/organizers/{o}/events/{e}/shredders/"
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils.timezone import now
 from freezegun import freeze_time
-
 from pretix.base.models import CachedFile
 from pretix.base.shredder import EmailAddressShredder, ShredError
 

@@ -5,7 +5,6 @@ import json
 import zipfile
 
 import pytest
-
 from pretix.base.models import CachedFile, LogEntry, Order, OrderPosition
 
 from pretix_shredder_api.models import ShredderJob

@@ -1,7 +1,6 @@
 """A job belongs to its event and to the credential that started it; everyone else is told it does not exist."""
 
 import pytest
-
 from pretix.base.models import User
 
 from .conftest import make_event, oauth_client

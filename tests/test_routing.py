@@ -2,7 +2,6 @@
 
 import pytest
 from django.urls import resolve, reverse
-
 from pretix.api.urls import event_router
 from pretix.api.views.shredders import EventShreddersViewSet
 

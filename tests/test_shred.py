@@ -1,7 +1,6 @@
 """POST of the shred URL and the shred itself: guards, policy, repeats, failures and restarts."""
 
 import pytest
-
 from pretix.base.models import CachedFile, LogEntry, Order
 from pretix.base.shredder import EmailAddressShredder, ShredError
 

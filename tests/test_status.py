@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils.timezone import now
 from freezegun import freeze_time
-
 from pretix.base.signals import periodic_task
 
 from pretix_shredder_api import jobs
