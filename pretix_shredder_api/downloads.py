@@ -79,4 +79,7 @@ def file_response(request, cachedfile, sha256_hex: str = "") -> HttpResponse:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     for k, v in headers.items():
         response[k] = v
+    # A zip sent as an attachment is never rendered, so it needs no Content-Security-Policy; pretix's security
+    # middleware honours this flag and skips building one (which costs queries on every download).
+    response._csp_ignore = True
     return response
