@@ -6,9 +6,11 @@ from the router and this plugin's viewset registered in its place, so the docume
 ``api-v1:shredders-list|detail|export|download|shred|status`` are served by :class:`ShredderViewSet`.
 """
 
+from django.urls import re_path
 from pretix.api.urls import event_router
 
 from .api import ShredderViewSet
+from .views import ShredderSettingsView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -23,4 +25,10 @@ def take_over_route(router, prefix: str, viewset, basename: str) -> None:
 
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
 
-urlpatterns = []
+urlpatterns = [
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/$",
+        ShredderSettingsView.as_view(),
+        name="settings",
+    ),
+]
