@@ -36,6 +36,7 @@ MSG_SHRED_STALE = _(
     "The export is still available: start the shred again to finish it."
 )
 MSG_NOT_QUEUED = _("The job could not be queued for processing. Please try again.")
+MSG_FILE_GONE = _("The download file could no longer be found on the server, please try to start again.")
 
 
 def config_int(option: str, default: int) -> int:

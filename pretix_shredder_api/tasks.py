@@ -92,7 +92,7 @@ def run_export(self, event, job_id: int) -> None:
     with language(job.locale), Heartbeat(row, "export_heartbeat", enabled=not self.request.is_eager):
         try:
             if job.file is None:
-                raise ShredError(jobs.MSG_EXPORT_STALE)
+                raise ShredError(jobs.MSG_FILE_GONE)
             shredders = jobs.shredders_for(job)
             exported_at = now()
             code = archive.new_confirm_code()

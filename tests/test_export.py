@@ -186,3 +186,18 @@ def test_export_removed_by_pretix_cleanup_is_404(client, base_url, orders):
     job = start_export(client, base_url)
     CachedFile.objects.all().delete()
     assert client.get(job_url(job, "download")).status_code == 404
+
+
+def test_export_whose_file_record_vanished_in_the_queue_fails_clearly(client, base_url, orders, event):
+    from pretix_shredder_api.tasks import run_export
+
+    job = start_export(client, base_url)
+    CachedFile.objects.all().delete()
+    set_state(job, export_state="waiting", export_heartbeat=fresh())
+    run_export.apply(args=(event.pk, job.pk))
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json() == {
+        "status": "failed",
+        "message": "The download file could no longer be found on the server, please try to start again.",
+    }
