@@ -10,8 +10,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(STAMP): $(PY) setup.cfg setup.py pyproject.toml
+$(STAMP): $(PY) setup.cfg setup.py pyproject.toml tests/testplugin/setup.cfg tests/testplugin/setup.py
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e tests/testplugin
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,1 @@
+"""Integration tests: a real pretix with PostgreSQL, Redis and Celery workers on loopback."""

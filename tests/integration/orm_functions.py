@@ -1,0 +1,210 @@
+"""Django ORM helpers run inside ``orm_server.py`` (pretix.settings, scopes disabled). Return JSON-able values."""
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import now
+from pretix.base.models import (
+    Event,
+    InvoiceAddress,
+    Item,
+    Order,
+    OrderPosition,
+    Organizer,
+    Question,
+    QuestionAnswer,
+    Team,
+)
+
+TEST_PLUGIN = "pretix_shredder_testplugin"
+
+
+def _slug(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def _event(organizer: str, event: str) -> Event:
+    return Event.objects.select_related("organizer").get(organizer__slug=organizer, slug=event)
+
+
+def create_organizer(slug: str | None = None) -> dict:
+    slug = slug or _slug("org")
+    organizer, _ = Organizer.objects.get_or_create(slug=slug, defaults={"name": f"Organizer {slug}"})
+    return {"organizer": organizer.slug, "organizer_id": organizer.pk}
+
+
+def create_token(
+    organizer: str, *, all_events: bool = True, event_permissions="all", events=(), name: str | None = None
+) -> dict:
+    """A team with an API token. ``event_permissions``: "all" or a list like ``["event.orders:read"]``."""
+    org = Organizer.objects.get(slug=organizer)
+    team = Team.objects.create(
+        organizer=org,
+        name=name or _slug("api-team"),
+        all_events=all_events,
+        all_event_permissions=event_permissions == "all",
+        limit_event_permissions={} if event_permissions == "all" else {p: True for p in event_permissions},
+    )
+    if events:
+        team.limit_events.set(Event.objects.filter(organizer=org, slug__in=events))
+    token = team.tokens.create(name="integration tests")
+    return {"token": token.token, "team_id": team.pk, "token_id": token.pk}
+
+
+def seed_event(
+    organizer: str | None = None,
+    event: str | None = None,
+    *,
+    orders: int = 3,
+    test_plugin: bool = True,
+    event_settings: dict | None = None,
+    live: bool = False,
+    days_ago: int = 30,
+    token: bool = True,
+) -> dict:
+    """An event that is over (by ``days_ago`` days) and offline, with paid orders carrying personal data
+    (e-mails, attendee names, question answers, invoice addresses), and a team API token with all permissions."""
+    with transaction.atomic():
+        return _seed_event(organizer, event, orders, test_plugin, event_settings, live, days_ago, token)
+
+
+def _seed_event(organizer, event, orders, test_plugin, event_settings, live, days_ago, token) -> dict:
+    org = Organizer.objects.get_or_create(slug=organizer or _slug("org"), defaults={"name": "Integration"})[0]
+    date_from = now() - timedelta(days=days_ago)
+    ev = Event.objects.create(
+        organizer=org,
+        name={"en": "Integration test event"},
+        slug=event or _slug("event"),
+        date_from=date_from,
+        date_to=date_from + timedelta(hours=8),
+        currency="EUR",
+        live=live,
+        plugins=settings.PRETIX_PLUGINS_DEFAULT,
+    )
+    if test_plugin:
+        ev.enable_plugin(TEST_PLUGIN)
+        ev.save()
+    for key, value in (event_settings or {}).items():
+        ev.settings.set(key, value)
+
+    item = Item.objects.create(event=ev, name="Ticket", default_price=Decimal("23.00"), admission=True)
+    question = Question.objects.create(event=ev, question="Favourite colour", type=Question.TYPE_STRING)
+    question.items.add(item)
+    channel = org.sales_channels.get(identifier="web")
+    codes, emails = [], []
+    for i in range(orders):
+        order = Order.objects.create(
+            event=ev,
+            email=f"buyer{i}@example.org",
+            status=Order.STATUS_PAID,
+            datetime=date_from - timedelta(days=10),
+            expires=date_from - timedelta(days=5),
+            total=Decimal("23.00"),
+            locale="en",
+            sales_channel=channel,
+        )
+        position = OrderPosition.objects.create(
+            order=order,
+            item=item,
+            price=Decimal("23.00"),
+            positionid=1,
+            attendee_name_parts={"_scheme": "full", "full_name": f"Attendee {i}"},
+            attendee_email=f"attendee{i}@example.org",
+        )
+        QuestionAnswer.objects.create(orderposition=position, question=question, answer=f"blue {i}")
+        InvoiceAddress.objects.create(
+            order=order,
+            name_parts={"_scheme": "full", "full_name": f"Buyer {i}"},
+            street=f"Street {i}",
+            zipcode="12345",
+            city="Berlin",
+            country="DE",
+        )
+        order.create_transactions(is_new=True, dt_now=order.datetime)
+        codes.append(order.code)
+        emails.append(order.email)
+
+    result = {
+        "organizer": org.slug,
+        "organizer_id": org.pk,
+        "event": ev.slug,
+        "event_id": ev.pk,
+        "order_codes": codes,
+        "emails": emails,
+    }
+    if token:
+        result.update(create_token(org.slug))
+    return result
+
+
+def set_event_settings(organizer: str, event: str, values: dict) -> dict:
+    ev = _event(organizer, event)
+    for key, value in values.items():
+        if value is None:
+            ev.settings.delete(key)
+        else:
+            ev.settings.set(key, value)
+    return {key: ev.settings.get(key) for key in values}
+
+
+def get_event_settings(organizer: str, event: str, keys: list) -> dict:
+    ev = _event(organizer, event)
+    return {key: ev.settings.get(key) for key in keys}
+
+
+def update_event(organizer: str, event: str, **fields) -> dict:
+    """Changes event fields, e.g. ``live=True`` or ``date_to="2099-01-01T00:00:00+00:00"`` (ISO strings)."""
+    ev = _event(organizer, event)
+    for key, value in fields.items():
+        if key in ("date_from", "date_to") and isinstance(value, str):
+            value = parse_datetime(value)
+        setattr(ev, key, value)
+    ev.save()
+    return {"live": ev.live, "date_from": ev.date_from, "date_to": ev.date_to}
+
+
+def enable_plugin(organizer: str, event: str, module: str, enabled: bool = True) -> list:
+    ev = _event(organizer, event)
+    if enabled:
+        ev.enable_plugin(module)
+    else:
+        ev.disable_plugin(module)
+    ev.save()
+    return ev.get_plugins()
+
+
+def log_action(organizer: str, event: str, action: str = "pretix.event.changed", data: dict | None = None) -> int:
+    """Writes an event log entry, e.g. to simulate "something happened in your event after the export"."""
+    return _event(organizer, event).log_action(action, data=data or {}).pk
+
+
+def event_snapshot(organizer: str, event: str) -> dict:
+    """The personal data still stored for the event and its log, to check what a shred removed."""
+    ev = _event(organizer, event)
+    orders = []
+    for order in ev.orders.order_by("code").prefetch_related("positions__answers"):
+        address = InvoiceAddress.objects.filter(order=order).first()
+        orders.append(
+            {
+                "code": order.code,
+                "email": order.email,
+                "invoice_name": address.name if address else None,
+                "positions": [
+                    {
+                        "attendee_name": p.attendee_name,
+                        "attendee_email": p.attendee_email,
+                        "answers": [a.answer for a in p.answers.all()],
+                    }
+                    for p in order.positions.all()
+                ],
+            }
+        )
+    logs = [
+        {"action_type": e.action_type, "datetime": e.datetime, "shredded": e.shredded, "data": e.parsed_data}
+        for e in ev.logentry_set.order_by("datetime", "pk")
+    ]
+    return {"orders": orders, "log": logs}
