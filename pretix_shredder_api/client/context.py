@@ -61,5 +61,11 @@ class Context:
             self._sessions[base] = Session(self.config.token, base, self.console)
         return self._sessions[base]
 
+    @property
+    def job_request_timeout(self) -> float:
+        """Read timeout for the POSTs that start an export or a shred: without Celery the server does the whole job
+        inside that request, so it may take as long as ``--timeout`` allows."""
+        return self.poller.timeout
+
     def can_prompt(self) -> bool:
         return self.runtime.stdin_is_tty

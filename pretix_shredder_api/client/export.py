@@ -45,7 +45,8 @@ def default_path(organizer: str, event: str) -> Path:
 def start_export(ctx, shredders: list) -> tuple[str, str]:
     """POST the export; return the download and shred URLs."""
     session = ctx.session()
-    with session.request("POST", ctx.config.event_api_url("export/"), json_body={"shredders": shredders}) as r:
+    url = ctx.config.event_api_url("export/")
+    with session.request("POST", url, json_body={"shredders": shredders}, timeout=ctx.job_request_timeout) as r:
         if r.status != 202:
             raise error_for(r, "Starting the export")
         body = r.json()

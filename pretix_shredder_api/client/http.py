@@ -80,11 +80,11 @@ class Response:
 
 
 class Session:
-    def __init__(self, token: str, base_url: str, console, timeout: float = REQUEST_TIMEOUT):
+    def __init__(self, token: str, base_url: str, console, timeout: float | None = None):
         self._token = token
         self.base_url = base_url
         self.console = console
-        self.timeout = timeout
+        self.timeout = timeout or REQUEST_TIMEOUT
         self._opener = urllib.request.build_opener(_NoRedirect)
         self._warned_origins = set()
 
@@ -102,8 +102,11 @@ class Session:
             url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
         return url
 
-    def request(self, method: str, url: str, *, json_body=None, headers=None) -> Response:
-        """Send a request; any HTTP status comes back as a Response, network failures raise CliError."""
+    def request(self, method: str, url: str, *, json_body=None, headers=None, timeout: float | None = None) -> Response:
+        """Send a request; any HTTP status comes back as a Response, network failures raise CliError.
+
+        ``timeout`` overrides the per-request timeout: a server without Celery runs the export or shred inside the
+        POST, so those requests may legitimately take as long as the whole job."""
         url = self.absolute(url)
         data = None
         all_headers = {
@@ -118,7 +121,7 @@ class Session:
         req = urllib.request.Request(url, data=data, headers=all_headers, method=method)
         extra = f" ({headers['Range']})" if headers and "Range" in headers else ""
         try:
-            raw = self._opener.open(req, timeout=self.timeout)
+            raw = self._opener.open(req, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as e:
             raw = e
         except NETWORK_ERRORS as e:

@@ -113,7 +113,7 @@ def start_shred(ctx, session, target: Target, confirm_code: str | None) -> str:
     body = {"confirm_code": confirm_code} if confirm_code else None
 
     def step():
-        with session.request("POST", target.shred_url, json_body=body) as r:
+        with session.request("POST", target.shred_url, json_body=body, timeout=ctx.job_request_timeout) as r:
             if r.status == 409:
                 return Pending(r.json())
             if r.status != 202:

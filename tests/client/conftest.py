@@ -11,6 +11,7 @@ import json
 import random
 import re
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +87,7 @@ class FakePretix:
     shred_post: list = field(default_factory=list)  # answers to POST shred before the 202: (status, body)
     require_code: bool = False
     shred_pending: int = 0
+    shred_post_seconds: float = 0  # how long POST shred takes (a server without Celery shreds inside the request)
     shred_result: tuple = (200, {"status": "ok", "message": "OK"})
     redirect_to: str | None = None  # answer every request with a 302 there
     requests: list = field(default_factory=list)
@@ -225,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def shred(self, body):
         fake = self.fake
+        time.sleep(fake.shred_post_seconds)
         if fake.shred_post:
             return self._send(*fake.shred_post.pop(0))
         code = json.loads(body).get("confirm_code") if body else None

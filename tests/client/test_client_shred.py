@@ -188,3 +188,20 @@ def test_run_stops_at_failed_verification(cli, fake):
     result = cli("run", "--shredder", "question_answers", "-o", "out.zip", "--yes")
     assert result.code == 9
     assert not shred_posts(fake)
+
+
+def test_a_shred_post_may_take_longer_than_one_request_timeout(cli, fake, exported, monkeypatch):
+    """Without Celery the server shreds inside the POST: the CLI waits for it up to --timeout, not 60 s."""
+    import pretix_shredder_api.client.http as http
+
+    monkeypatch.setattr(http, "REQUEST_TIMEOUT", 0.2)
+    fake.shred_post_seconds = 0.6
+    result = cli("shred", "--state", str(exported), "--yes", "--timeout", "30")
+    assert result.code == 0, result.err
+
+
+def test_a_shred_post_slower_than_timeout_is_a_network_error(cli, fake, exported, monkeypatch):
+    fake.shred_post_seconds = 1.5
+    result = cli("shred", "--state", str(exported), "--yes", "--timeout", "0.5")
+    assert result.code == 10
+    assert "network error" in result.err
