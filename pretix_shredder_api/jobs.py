@@ -36,6 +36,13 @@ MSG_SHRED_STALE = _(
     "The export is still available: start the shred again to finish it."
 )
 MSG_NOT_QUEUED = _("The job could not be queued for processing. Please try again.")
+MSG_EXPORT_QUEUED_TOO_LONG = _(
+    "The export waited too long for a worker to pick it up and was not started. Please start a new export."
+)
+MSG_SHRED_QUEUED_TOO_LONG = _(
+    "The data shredding waited too long for a worker to pick it up and was not started. "
+    "The export is still available: start the shred again."
+)
 MSG_FILE_GONE = _("The download file could no longer be found on the server, please try to start again.")
 
 
@@ -46,6 +53,10 @@ def config_int(option: str, default: int) -> int:
 
 def stale_after() -> timedelta:
     return timedelta(seconds=config_int("stale_after_seconds", 600))
+
+
+def queue_timeout() -> timedelta:
+    return timedelta(seconds=config_int("queue_timeout_seconds", 3600))
 
 
 def heartbeat_interval() -> float:
@@ -166,20 +177,41 @@ class PhaseView:
         return self.state in ACTIVE
 
 
-def _is_stale(heartbeat) -> bool:
-    return heartbeat is None or heartbeat < now() - stale_after()
+def _too_old(heartbeat, limit: timedelta) -> bool:
+    return heartbeat is None or heartbeat < now() - limit
+
+
+def _stopped_message(state, heartbeat, queued_message, running_message):
+    """Why an active phase is no longer alive, or "" while it is: queued too long, or its worker stopped."""
+    if state == JobState.WAITING and _too_old(heartbeat, queue_timeout()):
+        return str(queued_message)
+    if state == JobState.RUNNING and _too_old(heartbeat, stale_after()):
+        return str(running_message)
+    return ""
 
 
 def export_view(job: ShredderJob) -> PhaseView:
-    if job.export_state in ACTIVE and _is_stale(job.export_heartbeat):
-        return PhaseView(JobState.FAILED, job.export_progress, str(MSG_EXPORT_STALE))
+    stopped = _stopped_message(job.export_state, job.export_heartbeat, MSG_EXPORT_QUEUED_TOO_LONG, MSG_EXPORT_STALE)
+    if stopped:
+        return PhaseView(JobState.FAILED, job.export_progress, stopped)
     return PhaseView(job.export_state, job.export_progress, job.export_message)
 
 
 def shred_view(job: ShredderJob) -> PhaseView:
-    if job.shred_state in ACTIVE and _is_stale(job.shred_heartbeat):
-        return PhaseView(JobState.FAILED, job.shred_progress, str(MSG_SHRED_STALE), job.shred_steps)
+    stopped = _stopped_message(job.shred_state, job.shred_heartbeat, MSG_SHRED_QUEUED_TOO_LONG, MSG_SHRED_STALE)
+    if stopped:
+        return PhaseView(JobState.FAILED, job.shred_progress, stopped, job.shred_steps)
     return PhaseView(job.shred_state, job.shred_progress, job.shred_message, job.shred_steps)
+
+
+def _dead(prefix: str) -> Q:
+    """Active rows whose phase is no longer alive (the query form of ``_stopped_message``)."""
+    state, heartbeat = f"{prefix}_state", f"{prefix}_heartbeat"
+    return (
+        Q(**{state + "__in": ACTIVE, heartbeat + "__isnull": True})
+        | Q(**{state: JobState.WAITING, heartbeat + "__lt": now() - queue_timeout()})
+        | Q(**{state: JobState.RUNNING, heartbeat + "__lt": now() - stale_after()})
+    )
 
 
 def downloadable_file(job: ShredderJob) -> CachedFile:
@@ -280,13 +312,7 @@ def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
     check_confirm_code(job, confirm_code)
 
     attempt = uuid.uuid4().hex
-    stale_limit = now() - stale_after()
-    may_start = (
-        Q(shred_state="")
-        | Q(shred_state=JobState.FAILED)
-        | Q(shred_state__in=ACTIVE, shred_heartbeat__lt=stale_limit)
-        | Q(shred_state__in=ACTIVE, shred_heartbeat__isnull=True)
-    )
+    may_start = Q(shred_state="") | Q(shred_state=JobState.FAILED) | _dead("shred")
     # Compare-and-set: of concurrent requests, exactly one moves the job to "waiting" with its own attempt id.
     won = (
         ShredderJob.objects.filter(may_start, pk=job.pk, shred_attempt=job.shred_attempt)
@@ -335,25 +361,19 @@ def _enqueue(job: ShredderJob, phase: str) -> None:
 
 def claim_export(job_id: int) -> bool:
     """waiting → running, unless the job went stale in the queue (then it is failed for good)."""
-    fresh = Q(export_heartbeat__gte=now() - stale_after())
-    if ShredderJob.objects.filter(fresh, pk=job_id, export_state=JobState.WAITING).update(
-        export_state=JobState.RUNNING, export_heartbeat=now()
-    ):
+    waiting = ShredderJob.objects.filter(pk=job_id, export_state=JobState.WAITING)
+    if waiting.exclude(_dead("export")).update(export_state=JobState.RUNNING, export_heartbeat=now()):
         return True
-    ShredderJob.objects.filter(pk=job_id, export_state=JobState.WAITING).update(
-        export_state=JobState.FAILED, export_message=str(MSG_EXPORT_STALE), export_finished=now()
-    )
+    waiting.update(export_state=JobState.FAILED, export_message=str(MSG_EXPORT_QUEUED_TOO_LONG), export_finished=now())
     return False
 
 
 def claim_shred(job_id: int, attempt: str) -> bool:
     """waiting → running for this attempt, unless another attempt replaced it or it went stale in the queue."""
     current = ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt, shred_state=JobState.WAITING)
-    if current.filter(shred_heartbeat__gte=now() - stale_after()).update(
-        shred_state=JobState.RUNNING, shred_heartbeat=now(), shred_started=now()
-    ):
+    if current.exclude(_dead("shred")).update(shred_state=JobState.RUNNING, shred_heartbeat=now(), shred_started=now()):
         return True
-    current.update(shred_state=JobState.FAILED, shred_message=str(MSG_SHRED_STALE), shred_finished=now())
+    current.update(shred_state=JobState.FAILED, shred_message=str(MSG_SHRED_QUEUED_TOO_LONG), shred_finished=now())
     return False
 
 
@@ -421,20 +441,14 @@ def hold_file_while_shredding(job: ShredderJob) -> None:
 
 def cleanup() -> int:
     """Release files of shreds that went stale, and delete job records (and files) past the retention period."""
-    stale_limit = now() - stale_after()
-    stale_shreds = ShredderJob.objects.filter(
-        Q(shred_heartbeat__lt=stale_limit) | Q(shred_heartbeat__isnull=True), shred_state__in=ACTIVE
-    )
-    CachedFile.objects.filter(pk__in=stale_shreds.values("file_id"), expires__isnull=True).update(
+    stopped_shreds = ShredderJob.objects.filter(_dead("shred"))
+    CachedFile.objects.filter(pk__in=stopped_shreds.values("file_id"), expires__isnull=True).update(
         expires=now() + export_expiry()
     )
 
     cutoff = now() - retention()
-    old = (
-        ShredderJob.objects.filter(created__lt=cutoff)
-        .exclude(shred_finished__gte=cutoff)
-        .exclude(shred_state__in=ACTIVE, shred_heartbeat__gte=stale_limit)
-    )
+    alive_shreds = Q(shred_state__in=ACTIVE) & ~_dead("shred")
+    old = ShredderJob.objects.filter(created__lt=cutoff).exclude(shred_finished__gte=cutoff).exclude(alive_shreds)
     CachedFile.objects.filter(pk__in=old.values("file_id")).delete()
     _total, deleted = old.delete()
     return deleted.get(ShredderJob._meta.label, 0)

@@ -57,30 +57,29 @@ class Heartbeat:
 
 
 class Progress:
-    """Records a phase's percentage (and heartbeat) when it changes; shredders may report 0-100 or fractions."""
+    """Records a phase's percentage (and heartbeat) when it grows.
+
+    Shredders report 0-100 per part (pretix's own ``slow_update`` reports fractions of 1, which then show as slow
+    progress); the recorded value never goes down, so a client never sees a job move backwards.
+    """
 
     def __init__(self, queryset, prefix: str, parts: int = 1):
         self.queryset = queryset
         self.prefix = prefix
         self.parts = max(parts, 1)
         self.last = -1
-        self.steps = []
 
     def __call__(self, percentage, part: int = 0, extra=None):
         value = int((part + min(max(percentage, 0), 100) / 100) * 100 / self.parts)
-        if value != self.last or extra is not None:
-            self.last = value
-            fields = {f"{self.prefix}_progress": min(value, 99), f"{self.prefix}_heartbeat": now()}
+        if value > self.last or extra is not None:
+            self.last = max(value, self.last)
+            fields = {f"{self.prefix}_progress": min(self.last, 99), f"{self.prefix}_heartbeat": now()}
             if extra is not None:
                 fields.update(extra)
             self.queryset.update(**fields)
 
     def callback_for(self, part: int):
-        def report(y):
-            # pretix's slow_update reports fractions of 1, other shredders percentages.
-            self(y * 100 if 0 < y <= 1 and isinstance(y, float) else y, part)
-
-        return report
+        return lambda percentage: self(percentage, part)
 
 
 @app.task(base=ProfiledEventTask, bind=True, throws=(ShredError,))

@@ -34,4 +34,4 @@ def fresh():
 
 
 def long_ago():
-    return now() - timedelta(hours=1)
+    return now() - timedelta(hours=3)

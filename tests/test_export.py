@@ -201,3 +201,15 @@ def test_export_whose_file_record_vanished_in_the_queue_fails_clearly(client, ba
         "status": "failed",
         "message": "The download file could no longer be found on the server, please try to start again.",
     }
+
+
+def test_export_queued_too_long_is_reported_failed_with_an_honest_message(client, base_url, orders, monkeypatch):
+    job = start_export(client, base_url)
+    set_state(job, export_state="waiting", export_progress=0, export_heartbeat=now() - timedelta(minutes=20))
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 409  # a queue backlog beyond the stale limit is not a dead worker
+    assert resp.json() == {"status": "waiting", "percentage": 0}
+    monkeypatch.setenv("PRETIX_SHREDDER_API_QUEUE_TIMEOUT_SECONDS", "600")
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json()["message"].startswith("The export waited too long for a worker to pick it up")

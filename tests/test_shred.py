@@ -188,3 +188,16 @@ class TestConfirmCodePolicy:
     def test_setting_without_plugin_enabled_does_not_apply(self, client, job, event):
         event.settings.shredder_api_require_confirm_code = True
         assert client.post(job_url(job, "shred"), format="json").status_code == 202
+
+
+def test_recorded_progress_never_goes_down(client, job):
+    from pretix_shredder_api.tasks import Progress
+
+    row = ShredderJob.objects.filter(pk=job.pk)
+    progress = Progress(row, "shred", parts=2)
+    seen = []
+    for part, value in [(0, 0.83), (0, 1.66), (0, 50), (0, 40), (1, 0), (1, 10), (1, 5), (1, 100)]:
+        progress(value, part)
+        seen.append(row.get().shred_progress)
+    assert seen == [0, 0, 25, 25, 50, 55, 55, 99]
+    assert seen == sorted(seen)
