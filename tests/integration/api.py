@@ -131,3 +131,9 @@ class ShredderApi:
     def wait_status(self, url: str, *, done=(200,), pending=(409,), timeout: float = 60.0, interval: float = 0.5):
         """Polls the status URL while it answers ``pending``; returns (response, every response seen)."""
         return poll(self.client, "GET", url, done=done, pending=pending, timeout=timeout, interval=interval)
+
+
+def job_public_id(url: str) -> str:
+    """The job id in a download/shred/status URL (``.../<download|shred|status>/<public id>/<secret>/``)."""
+    parts = [p for p in url.split("/") if p]
+    return parts[-2]

@@ -18,7 +18,8 @@ import pytest
 
 from .api import ApiClient, ShredderApi
 from .celery_control import CeleryControl
-from .services import INSTALL_HINT, PostgresCluster, PretixInstance, RedisServer, missing_requirements
+from .recorder import ProgressRecorder
+from .services import DB_NAME, INSTALL_HINT, PostgresCluster, PretixInstance, RedisServer, missing_requirements
 from .traces import ShredderTrace
 
 # Written to pretix.cfg as [shredder_api] so stale-job detection is quick enough to test.
@@ -104,7 +105,11 @@ def pretix(integration_workdir, redis_server, postgres_cluster) -> PretixInstanc
         postgres_cluster,
         workers=2,
         extra_config={
-            "shredder_api": {"heartbeat_seconds": HEARTBEAT_SECONDS, "stale_after_seconds": STALE_AFTER_SECONDS}
+            "shredder_api": {
+                "heartbeat_seconds": HEARTBEAT_SECONDS,
+                "stale_after_seconds": STALE_AFTER_SECONDS,
+                "queue_timeout_seconds": STALE_AFTER_SECONDS,
+            }
         },
         excluded_plugins=excluded_plugins(),
     )
@@ -169,3 +174,17 @@ def slow_shredder(pretix, seeded_event):
         )
 
     return configure
+
+
+@pytest.fixture(scope="session")
+def progress_recorder(pretix) -> ProgressRecorder:
+    """Records every state and percentage written to the plugin's job rows (a trigger): ``.history(job_id, phase)``,
+    ``.percentages(job_id, phase)``."""
+    if builtin_api_only():
+        pytest.skip(f"{PLUGIN_MODULE} is excluded from this instance")
+    table = pretix.orm.run("from pretix_shredder_api.models import ShredderJob\nresult = ShredderJob._meta.db_table")
+    recorder = ProgressRecorder(pretix.postgres, DB_NAME, table).install()
+    try:
+        yield recorder
+    finally:
+        recorder.uninstall()

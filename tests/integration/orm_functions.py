@@ -208,3 +208,74 @@ def event_snapshot(organizer: str, event: str) -> dict:
         for e in ev.logentry_set.order_by("datetime", "pk")
     ]
     return {"orders": orders, "log": logs}
+
+
+def shredder_job(public_id: str) -> dict:
+    """The plugin's job record for a download/shred/status URL id, with the count of its log entries by action type.
+
+    Imported here, not at the top: with ``SHREDDER_IT_EXCLUDE_PLUGINS`` the plugin's models are not installed.
+    """
+    from collections import Counter
+
+    from django.contrib.contenttypes.models import ContentType
+    from pretix.base.models import LogEntry
+
+    from pretix_shredder_api.models import ShredderJob
+
+    job = ShredderJob.objects.get(public_id=public_id)
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(ShredderJob), object_id=job.pk)
+    return {
+        "id": job.pk,
+        "export_state": job.export_state,
+        "shred_state": job.shred_state,
+        "shred_attempt": job.shred_attempt,
+        "file_id": job.file_id,
+        "log": dict(Counter(entries.values_list("action_type", flat=True))),
+    }
+
+
+def migration_state(app_label: str) -> dict:
+    """What the database says about an app's migrations: the database vendor, the migrations recorded as applied,
+    the ones still to apply (as ``migrate --check`` sees them) and whether the app's tables exist."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    applied = sorted(name for app, name in executor.loader.applied_migrations if app == app_label)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes(app_label))
+    tables = set(connection.introspection.table_names())
+    models = apps.get_app_config(app_label).get_models()
+    return {
+        "vendor": connection.vendor,
+        "database": connection.settings_dict["NAME"],
+        "applied": applied,
+        "unapplied": [f"{m.app_label}.{m.name}" for m, _backwards in plan],
+        "missing_tables": sorted(m._meta.db_table for m in models if m._meta.db_table not in tables),
+    }
+
+
+def add_orders(organizer: str, event: str, count: int, *, phone_every: int = 10) -> int:
+    """Adds ``count`` bare paid orders (no positions) in bulk, every ``phone_every``-th with a phone number: a big
+    event for the shredders that walk all orders. Returns the event's order count."""
+    ev = _event(organizer, event)
+    channel = ev.organizer.sales_channels.get(identifier="web")
+    prefix = secrets.token_hex(2).upper()
+    orders = [
+        Order(
+            organizer=ev.organizer,
+            event=ev,
+            code=f"B{prefix}{i:05d}",
+            email=f"bulk{i}@example.org",
+            phone="+493012345678" if i % phone_every == 0 else None,
+            status=Order.STATUS_PAID,
+            datetime=ev.date_from - timedelta(days=10),
+            expires=ev.date_from - timedelta(days=5),
+            total=Decimal("0.00"),
+            locale="en",
+            sales_channel=channel,
+        )
+        for i in range(count)
+    ]
+    Order.objects.bulk_create(orders, batch_size=500)
+    return ev.orders.count()

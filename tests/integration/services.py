@@ -12,6 +12,7 @@ import signal
 import site
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -91,18 +92,29 @@ class RedisServer:
         self.port: int | None = None
         self.process: ManagedProcess | None = None
 
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "redis"
+
+    def _launch(self, port: int) -> ManagedProcess:
+        self.port = port
+        argv = [find_redis_server(), "--port", str(port), "--dir", str(self.data_dir), "--save", "", *REDIS_OPTIONS]
+        log_path = self.workdir / "logs" / "redis.log"
+        self.process = ManagedProcess("redis-server", argv, log_path=log_path, cwd=self.data_dir).start()
+        return self.process
+
     def start(self) -> "RedisServer":
-        data_dir = self.workdir / "redis"
-        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        start_on_free_port(self._launch, self.ping, name="redis-server", timeout=20, ignore=(redis.ConnectionError,))
+        return self
 
-        def launch(port: int) -> ManagedProcess:
-            self.port = port
-            argv = [find_redis_server(), "--port", str(port), "--dir", str(data_dir), "--save", "", *REDIS_OPTIONS]
-            log_path = self.workdir / "logs" / "redis.log"
-            self.process = ManagedProcess("redis-server", argv, log_path=log_path, cwd=data_dir).start()
-            return self.process
-
-        start_on_free_port(launch, self.ping, name="redis-server", timeout=20, ignore=(redis.ConnectionError,))
+    def restart(self, down_seconds: float = 0.0) -> "RedisServer":
+        """Stops redis-server and starts it again on the same port and data dir. Nothing is persisted
+        (``--save ""``, no AOF): like a Redis restart without persistence, every key is gone afterwards."""
+        self.process.stop()
+        time.sleep(down_seconds)
+        self._launch(self.port)
+        wait_until(self.ping, timeout=20, message="redis-server ready again", ignore=(redis.ConnectionError,))
         return self
 
     def url(self, db: int = 0) -> str:

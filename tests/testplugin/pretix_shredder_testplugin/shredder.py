@@ -52,6 +52,7 @@ class SlowTestShredder(BaseDataShredder):
             "organizer": self.event.organizer.slug,
             "event": self.event.slug,
             "orders": self.event.orders.count(),
+            "personal_data": self._setting("personal_data", str, None),
             "pid": os.getpid(),
         }
         files = [("slow_test_shredder/summary.json", "application/json", json.dumps(summary, indent=2))]
@@ -67,6 +68,8 @@ class SlowTestShredder(BaseDataShredder):
             progress_callback(0)
         self._work("shred", progress_callback)
         self._maybe_fail("shred")
+        # The data this shredder removes: gone only once all its (slow) work is done.
+        self.event.settings.delete(SETTING_PREFIX + "personal_data")
         count = self._setting("shred_count", int, 0)
         self.event.settings.set(SETTING_PREFIX + "shred_count", count + 1)
         if progress_callback:
