@@ -8,6 +8,7 @@ from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -27,6 +28,18 @@ from .serializers import (
 JOB_URL = r"(?P<asyncid>[^/]+)/(?P<cfid>[^/]+)"
 
 
+class NoSerializerMetadata(SimpleMetadata):
+    """OPTIONS answers name and description; the request bodies are documented, not introspected."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+def as_dict(data) -> dict:
+    """Request data as a mapping: a JSON body that is not an object counts as an empty one."""
+    return data if isinstance(data, dict) else {}
+
+
 class ShredderPermission(EventPermission):
     """pretix's event permission check, and no devices: scanning and POS hardware never shreds."""
 
@@ -43,6 +56,7 @@ def not_found(exc) -> Response:
 class ShredderViewSet(viewsets.GenericViewSet):
     permission = "event.orders:write"
     permission_classes = [ShredderPermission]
+    metadata_class = NoSerializerMetadata
     lookup_field = "identifier"
     lookup_value_regex = "[^/]+"
 
@@ -54,7 +68,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
     def _identity(self) -> jobs.Identity:
         try:
             return jobs.Identity.of(self.request.auth, self.request.user)
-        except jobs.DeviceNotAllowed as e:
+        except jobs.UnsupportedCredential as e:
             raise PermissionDenied(str(e)) from None
 
     def _job(self):
@@ -86,7 +100,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
 
     @action(detail=False, methods=["POST"])
     def export(self, request, *args, **kwargs):
-        serializer = ExportRequestSerializer(data=request.data, known=self._shredders())
+        serializer = ExportRequestSerializer(data=as_dict(request.data), known=self._shredders())
         serializer.is_valid(raise_exception=True)
         try:
             job = jobs.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
@@ -112,10 +126,14 @@ class ShredderViewSet(viewsets.GenericViewSet):
 
     @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
     def shred(self, request, *args, **kwargs):
-        serializer = ShredRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
+        try:
+            job = self._job()
+        except jobs.JobNotFound as e:
+            return not_found(e)
+        serializer = ShredRequestSerializer(data=as_dict(request.data))
         serializer.is_valid(raise_exception=True)
         try:
-            job = jobs.request_shred(self._job(), serializer.validated_data.get("confirm_code"))
+            job = jobs.request_shred(job, serializer.validated_data.get("confirm_code"))
         except jobs.JobNotFound as e:
             return not_found(e)
         except jobs.ExportNotReady as e:

@@ -13,12 +13,12 @@ from django.utils.crypto import get_random_string
 CHUNK = 1024 * 1024
 
 
-def index_data(event, shredder_ids: list[str], time, confirm_code: str) -> dict:
+def index_data(event, shredder_ids: list[str], time, confirm_code: str | None) -> dict:
     return {
         "instance": settings.SITE_URL,
         "organizer": event.organizer.slug,
         "event": event.slug,
-        "time": time.isoformat(),
+        "time": time.isoformat() if time else None,
         "shredders": list(shredder_ids),
         "confirm_code": confirm_code,
     }

@@ -28,13 +28,15 @@ def parse_range(header: str, size: int):
         return None  # absent, multiple ranges or another unit: serve the whole file
     first, last = match.groups()
     if first == "":
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-    if start >= size or start > end:
+        if int(last) == 0:
+            raise ValueError("unsatisfiable")
+        return max(size - int(last), 0), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None  # an invalid range is ignored (RFC 9110, 14.2)
+    if start >= size:
         raise ValueError("unsatisfiable")
-    return start, end
+    return start, min(int(last), size - 1) if last else size - 1
 
 
 def _etag_matches(header: str, etag: str) -> bool:

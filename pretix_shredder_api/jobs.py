@@ -16,7 +16,7 @@ from django.utils.timezone import now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from pretix.base.i18n import LazyLocaleException
-from pretix.base.models import CachedFile, Device, TeamAPIToken
+from pretix.base.models import CachedFile, TeamAPIToken
 from pretix.base.shredder import ShredError, shred_constraints
 
 from .models import JobState, ShredderJob
@@ -79,7 +79,7 @@ class JobError(LazyLocaleException):
     """Base of the refusals of this module; ``str()`` gives the translated message."""
 
 
-class DeviceNotAllowed(JobError):
+class UnsupportedCredential(JobError):
     pass
 
 
@@ -113,7 +113,10 @@ class ExportFailed(JobError):
 
 @dataclass(frozen=True)
 class Identity:
-    """The credential a job belongs to: a team API token, an OAuth application with its user, or a user."""
+    """The credential a job belongs to: a team API token, an OAuth application with its user, or a user.
+
+    Devices never get here: the API's permission class refuses them first.
+    """
 
     api_token: object = None
     oauth_application: object = None
@@ -123,18 +126,29 @@ class Identity:
     def of(cls, auth, user) -> "Identity":
         from pretix.api.models import OAuthAccessToken
 
-        if isinstance(auth, Device):
-            raise DeviceNotAllowed(_("Devices may not use the data shredder."))
         if isinstance(auth, TeamAPIToken):
             return cls(api_token=auth)
         if isinstance(auth, OAuthAccessToken):
             return cls(oauth_application=auth.application, user=auth.user)
-        if user is not None and user.is_authenticated:
+        if auth is None and user is not None and user.is_authenticated:
             return cls(user=user)
-        raise DeviceNotAllowed(_("These credentials may not use the data shredder."))
+        raise UnsupportedCredential(_("These credentials may not use the data shredder."))
+
+    @property
+    def key(self) -> str:
+        if self.api_token is not None:
+            return f"token:{self.api_token.pk}"
+        if self.oauth_application is not None:
+            return f"oauth:{self.oauth_application.pk}:{self.user.pk if self.user else '-'}"
+        return f"user:{self.user.pk}"
 
     def as_fields(self) -> dict:
-        return {"api_token": self.api_token, "oauth_application": self.oauth_application, "user": self.user}
+        return {
+            "owner": self.key,
+            "api_token": self.api_token,
+            "oauth_application": self.oauth_application,
+            "user": self.user,
+        }
 
     def log_kwargs(self) -> dict:
         return {"user": self.user, "auth": self.api_token or self.oauth_application}
@@ -144,15 +158,22 @@ def identity_of_job(job: ShredderJob) -> Identity:
     return Identity(api_token=job.api_token, oauth_application=job.oauth_application, user=job.user)
 
 
+def _canonical_uuid(value) -> uuid.UUID:
+    """The UUID only in the spelling we issue (lowercase, dashed); anything else is not one of our ids."""
+    parsed = uuid.UUID(str(value))
+    if str(parsed) != value:
+        raise ValueError(value)
+    return parsed
+
+
 def find_job(event, identity: Identity, public_id, secret) -> ShredderJob:
     """The job with these URL ids, if it belongs to this event and this caller; else ``JobNotFound``."""
     try:
-        public_id = uuid.UUID(str(public_id))
-        secret = uuid.UUID(str(secret))
+        public_id, secret = _canonical_uuid(public_id), _canonical_uuid(secret)
     except ValueError:
         raise JobNotFound(_("This export does not exist.")) from None
     job = (
-        ShredderJob.objects.filter(event=event, public_id=public_id, secret=secret, **identity.as_fields())
+        ShredderJob.objects.filter(event=event, public_id=public_id, secret=secret, owner=identity.key)
         .select_related("file")
         .first()
     )
@@ -226,7 +247,15 @@ def downloadable_file(job: ShredderJob) -> CachedFile:
     cf = job.file
     if cf is None or not cf.file or (cf.expires is not None and cf.expires < now()):
         raise JobNotFound(_("This export has expired."))
+    if not cf.file.storage.exists(cf.file.name):
+        raise JobNotFound(_("This export is no longer available."))
     return cf
+
+
+def require_export_file(job: ShredderJob) -> None:
+    """A shred only runs from a finished export whose file still exists (it is deleted only by a successful shred)."""
+    if job.file_id is None or not CachedFile.objects.filter(pk=job.file_id).exists():
+        raise ShredError(MSG_FILE_GONE)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -242,7 +271,7 @@ def check_event_constraints(event) -> None:
 def confirm_code_required(event) -> bool:
     """The per-event policy; it applies where the plugin is switched on for the event."""
     return "pretix_shredder_api" in event.get_plugins() and event.settings.get(
-        "shredder_api_require_confirm_code", as_type=bool, default=False
+        "shredder_api_require_confirm_code", as_type=bool
     )
 
 
@@ -313,11 +342,9 @@ def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
 
     attempt = uuid.uuid4().hex
     may_start = Q(shred_state="") | Q(shred_state=JobState.FAILED) | _dead("shred")
-    # Compare-and-set: of concurrent requests, exactly one moves the job to "waiting" with its own attempt id.
-    won = (
-        ShredderJob.objects.filter(may_start, pk=job.pk, shred_attempt=job.shred_attempt)
-        .exclude(shred_state=JobState.SUCCEEDED)
-        .update(
+    with transaction.atomic():
+        # Compare-and-set: of concurrent requests, exactly one moves the job to "waiting" with its own attempt id.
+        won = ShredderJob.objects.filter(may_start, pk=job.pk, shred_attempt=job.shred_attempt).update(
             shred_state=JobState.WAITING,
             shred_attempt=attempt,
             shred_progress=0,
@@ -327,7 +354,9 @@ def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
             shred_started=None,
             shred_finished=None,
         )
-    )
+        if won:
+            # From now on the export must outlive the shred, however long it queues or runs.
+            CachedFile.objects.filter(pk=job.file_id).update(expires=None)
     job.refresh_from_db()
     if won:
         _enqueue(job, "shred")
@@ -396,13 +425,10 @@ def export_failed(job_id: int, message: str) -> None:
 
 def log_shred(job: ShredderJob, action: str) -> None:
     """Log on the event with pretix's own action types, attributed to the credential that started the job."""
-    index = {
-        "instance": settings.SITE_URL,
-        "organizer": job.event.organizer.slug,
-        "event": job.event.slug,
-        "time": job.exported_at.isoformat() if job.exported_at else None,
-        "shredders": job.shredders,
-    }
+    from .archive import index_data
+
+    index = index_data(job.event, job.shredders, job.exported_at, confirm_code=None)
+    del index["confirm_code"]  # the log is readable by more people than the export
     # The job is the logged object, so that "changed after the export" can tell this plugin's entries apart.
     job.log_action(action, data={"indexdata": index, "job": str(job.public_id)}, **identity_of_job(job).log_kwargs())
 
@@ -420,19 +446,19 @@ def shred_succeeded(job: ShredderJob, attempt: str, steps: list) -> None:
 
 
 def shred_failed(job_id: int, attempt: str, message: str) -> None:
-    ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt).update(
-        shred_state=JobState.FAILED, shred_message=message, shred_finished=now()
+    """Record the failure of this attempt; the export stays downloadable for another ``export_expiry``."""
+    with transaction.atomic():
+        if ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt).update(
+            shred_state=JobState.FAILED, shred_message=message, shred_finished=now()
+        ):
+            release_file(ShredderJob.objects.filter(pk=job_id))
+
+
+def release_file(jobs_queryset) -> None:
+    """Give the held export files of these jobs an expiry again."""
+    CachedFile.objects.filter(pk__in=jobs_queryset.values("file_id"), expires__isnull=True).update(
+        expires=now() + export_expiry()
     )
-    # A failed shred leaves the export downloadable for another while.
-    job = ShredderJob.objects.filter(pk=job_id).only("file_id").first()
-    if job and job.file_id:
-        CachedFile.objects.filter(pk=job.file_id, expires__isnull=True).update(expires=now() + export_expiry())
-
-
-def hold_file_while_shredding(job: ShredderJob) -> None:
-    """The export must outlive a long shred: it does not expire while the shred runs."""
-    if job.file_id:
-        CachedFile.objects.filter(pk=job.file_id).update(expires=None)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -441,10 +467,7 @@ def hold_file_while_shredding(job: ShredderJob) -> None:
 
 def cleanup() -> int:
     """Release files of shreds that went stale, and delete job records (and files) past the retention period."""
-    stopped_shreds = ShredderJob.objects.filter(_dead("shred"))
-    CachedFile.objects.filter(pk__in=stopped_shreds.values("file_id"), expires__isnull=True).update(
-        expires=now() + export_expiry()
-    )
+    release_file(ShredderJob.objects.filter(_dead("shred")))
 
     cutoff = now() - retention()
     alive_shreds = Q(shred_state__in=ACTIVE) & ~_dead("shred")

@@ -26,8 +26,10 @@ class ShredderJob(LoggingMixin, models.Model):
 
     event = models.ForeignKey("pretixbase.Event", on_delete=models.CASCADE, related_name="shredder_api_jobs")
 
-    # The credential that started the job. Exactly one shape is used: a team API token; an OAuth application
-    # together with its user; or a user (session). Lookups filter on all three columns.
+    # The credential that started the job, as an immutable key ("token:<id>", "oauth:<application>:<user>" or
+    # "user:<id>"); lookups filter on it. The foreign keys below are for attribution and display only: they become
+    # NULL when the credential is deleted, which must never make the job look like someone else's.
+    owner = models.CharField(max_length=100, db_index=True)
     api_token = models.ForeignKey(
         "pretixbase.TeamAPIToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

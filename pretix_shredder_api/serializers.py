@@ -2,8 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from .jobs import PhaseView
+
+MAX_REPORTED = 10  # unknown identifiers named in an error
 
 
 class ShredderSerializer(serializers.Serializer):
@@ -11,9 +15,24 @@ class ShredderSerializer(serializers.Serializer):
     verbose_name = serializers.CharField()
 
 
+class IdentifierListField(serializers.Field):
+    """A JSON list, or - as pretix's built-in API accepted - a repeated form field; checked by the serializer."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary):
+            return dictionary.getlist(self.field_name) if self.field_name in dictionary else empty
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class ExportRequestSerializer(serializers.Serializer):
     # Validated by hand so that every error is a flat list of messages under "shredders".
-    shredders = serializers.JSONField()
+    shredders = IdentifierListField()
 
     def __init__(self, *args, known: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -24,10 +43,13 @@ class ExportRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(_("Please name at least one data shredder as a list of identifiers."))
         if not all(isinstance(v, str) for v in value):
             raise serializers.ValidationError(_("Data shredders are named by their identifiers (strings)."))
-        unknown = [v for v in value if v not in self.known]
+        unknown = list(dict.fromkeys(v for v in value if v not in self.known))
         if unknown:
             raise serializers.ValidationError(
-                [_('"{identifier}" is not a known data shredder for this event.').format(identifier=u) for u in unknown]
+                [
+                    _('"{identifier}" is not a known data shredder for this event.').format(identifier=u[:100])
+                    for u in unknown[:MAX_REPORTED]
+                ]
             )
         return list(dict.fromkeys(value))  # duplicates merged, order kept
 

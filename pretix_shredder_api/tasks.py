@@ -21,29 +21,25 @@ logger = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """Touches a job's heartbeat column from a background thread while a worker runs the job.
+    """Touches a job's heartbeat column from a background thread while a process works on the job.
 
-    If the worker process dies, the heartbeat stops and ``jobs`` reports the job failed once it is stale. In eager mode
-    (no broker, the task runs inside a web request) no thread is started; progress updates beat instead.
+    That process is a Celery worker, or - in eager mode, without a broker - the web process serving the request. If
+    it dies, the heartbeat stops and ``jobs`` reports the job failed once it is stale.
     """
 
-    def __init__(self, queryset, column: str, enabled: bool):
+    def __init__(self, queryset, column: str):
         self.queryset = queryset
         self.column = column
-        self.enabled = enabled
         self._stop = threading.Event()
-        self._thread = None
+        self._thread = threading.Thread(target=self._run, name="shredder-api-heartbeat", daemon=True)
 
     def __enter__(self):
-        if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="shredder-api-heartbeat", daemon=True)
-            self._thread.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
-        if self._thread:
-            self._thread.join()
+        self._thread.join()
 
     def _run(self):
         try:
@@ -88,7 +84,7 @@ def run_export(self, event, job_id: int) -> None:
         return
     job = ShredderJob.objects.select_related("file").get(pk=job_id)
     row = ShredderJob.objects.filter(pk=job_id)
-    with language(job.locale), Heartbeat(row, "export_heartbeat", enabled=not self.request.is_eager):
+    with language(job.locale), Heartbeat(row, "export_heartbeat"):
         try:
             if job.file is None:
                 raise ShredError(jobs.MSG_FILE_GONE)
@@ -114,12 +110,12 @@ def run_shred(self, event, job_id: int, attempt: str) -> None:
         return
     job = ShredderJob.objects.select_related("event", "file", "api_token", "oauth_application", "user").get(pk=job_id)
     row = ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt)
-    with language(job.locale), Heartbeat(row, "shred_heartbeat", enabled=not self.request.is_eager):
+    with language(job.locale), Heartbeat(row, "shred_heartbeat"):
         try:
+            jobs.require_export_file(job)
             jobs.check_event_constraints(job.event)
             jobs.check_unchanged_since_export(job)
             shredders = jobs.shredders_for(job)
-            jobs.hold_file_while_shredding(job)
             jobs.log_shred(job, "pretix.event.shredder.started")
             _shred_all(job, attempt, shredders, Progress(row, "shred", parts=len(shredders)))
         except (ShredError, jobs.JobError) as e:

@@ -134,12 +134,15 @@ def user(team):
     return u
 
 
-def oauth_client(user, organizer, scope, name="GDPR app"):
-    app = OAuthApplication.objects.create(name=name, redirect_uris="https://example.org", client_type="confidential")
+def oauth_client(user, organizer, scope, name="GDPR app", app=None):
+    if app is None:
+        app = OAuthApplication.objects.create(
+            name=name, redirect_uris="https://example.org", client_type="confidential"
+        )
     access = OAuthAccessToken.objects.create(
         user=user,
         application=app,
-        token=f"oauth-{name}-{scope}".replace(" ", "-"),
+        token=f"oauth-{app.pk}-{user.pk}-{scope}".replace(" ", "-"),
         expires=now() + timedelta(days=1),
         scope=scope,
     )

@@ -65,11 +65,17 @@ def test_oauth_job_belongs_to_application_and_user(user, organizer, team, base_u
 
     colleague = User.objects.create_user("colleague@example.org", "secret-password-123")
     team.members.add(colleague)
-    same_app_other_user = oauth_client(colleague, organizer, scope="read write", name="App C")
-    job.__class__.objects.filter(pk=job.pk).update(oauth_application=same_app_other_user.oauth_application)
-    # Now the job's application is App C, but its user is still the owner: the colleague is not the owner.
+    same_app_other_user = oauth_client(colleague, organizer, scope="read write", app=owner.oauth_application)
     assert same_app_other_user.get(job_url(job, "download")).status_code == 404
-    assert owner.get(job_url(job, "download")).status_code == 404  # and the owner's App A no longer matches
+
+
+def test_deleting_the_credential_never_hands_the_job_to_someone_else(user, organizer, session_client, base_url, orders):
+    owner = oauth_client(user, organizer, scope="read write")
+    job = start_export(owner, base_url)
+    owner.oauth_application.delete()  # the job's foreign keys become NULL, leaving only its user
+    job.refresh_from_db()
+    assert job.oauth_application is None and job.user == user
+    assert session_client.get(job_url(job, "download")).status_code == 404  # the same user, but by session
 
 
 def test_session_job_belongs_to_the_user(session_client, client, team, base_url, orders):
@@ -104,4 +110,7 @@ def test_malformed_ids_are_never_a_500(kind, ids, client, base_url):
     url = base_url + f"{kind}/{ids[0]}/{ids[1]}/"
     resp = request(client, kind, url)
     assert resp.status_code == NOT_FOUND[kind]
-    assert resp.json()
+    if kind == "status":
+        assert resp.json() == {"status": "gone", "message": "We do not know about this process."}
+    else:
+        assert resp.json() == {"detail": "This export does not exist."}

@@ -43,13 +43,12 @@ def test_builtin_registration_was_replaced_not_added_to():
     assert not any(viewset is EventShreddersViewSet for _p, viewset, _b in event_router.registry)
 
 
-def test_a_request_is_answered_by_our_code(client, base_url, orders):
-    # pretix's built-in export answers {"download", "shred"} too, but its download URL carries a Celery task id and a
-    # CachedFile id; ours carries the job's ids, and a job record exists.
+def test_a_request_is_answered_by_our_code(client, device_client, base_url, orders):
+    """Behaviour only our viewset has: job records behind the URLs, and devices refused (the built-in lets them in)."""
     from pretix_shredder_api.models import ShredderJob
 
     resp = client.post(base_url + "export/", {"shredders": ["order_emails"]}, format="json")
+    assert resp.status_code == 202
     job = ShredderJob.objects.get()
     assert resp.json()["download"].endswith(f"/download/{job.public_id}/{job.secret}/")
-    # The built-in would answer 200 to a device; ours refuses.
-    assert resp.status_code == 202
+    assert device_client.get(base_url).status_code == 403

@@ -201,3 +201,104 @@ def test_recorded_progress_never_goes_down(client, job):
         seen.append(row.get().shred_progress)
     assert seen == [0, 0, 25, 25, 50, 55, 55, 99]
     assert seen == sorted(seen)
+
+
+def test_only_the_exports_shredders_run(client, job, event):
+    from pretix.base.models import OrderPosition
+
+    client.post(job_url(job, "shred"), format="json")
+    assert emails_left(event) == 0
+    assert OrderPosition.all.filter(order__event=event).exclude(attendee_name_cached=None).count() == 3
+
+
+def test_export_is_held_while_the_shred_runs_and_steps_are_recorded(client, job, monkeypatch):
+    seen = {}
+    original = EmailAddressShredder.shred_data
+
+    def watching(self, progress_callback=None):
+        row = ShredderJob.objects.select_related("file").get(pk=job.pk)
+        seen["expires"] = row.file.expires
+        seen["state"], seen["steps"] = row.shred_state, row.shred_steps
+        return original(self, progress_callback=progress_callback)
+
+    monkeypatch.setattr(EmailAddressShredder, "shred_data", watching)
+    client.post(job_url(job, "shred"), format="json")
+    assert seen == {"expires": None, "state": "running", "steps": [{"label": "Emails", "done": False}]}
+    assert ShredderJob.objects.get().shred_steps == [{"label": "Emails", "done": True}]
+
+
+def test_a_queued_shred_keeps_the_export_past_its_expiry(client, job, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+    from freezegun import freeze_time
+
+    from pretix_shredder_api.tasks import run_shred
+
+    monkeypatch.setattr(run_shred, "apply_async", lambda *a, **kw: None)  # queued, no worker yet
+    assert client.post(job_url(job, "shred"), format="json").status_code == 202
+    with freeze_time(now() + timedelta(hours=3)):
+        assert client.get(job_url(job, "download")).status_code == 200
+
+
+def test_a_shred_that_cannot_be_queued_is_reported_failed(client, job, monkeypatch):
+    from pretix_shredder_api.tasks import run_shred
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(run_shred, "apply_async", broker_down)
+    status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    resp = client.get(status_url)
+    assert resp.status_code == 417
+    assert resp.json() == {
+        "status": "failed",
+        "message": "The job could not be queued for processing. Please try again.",
+    }
+    assert client.get(job_url(job, "download")).status_code == 200
+
+
+def test_the_task_checks_the_event_again(client, job, event):
+    from pretix_shredder_api.tasks import run_shred
+
+    set_state(job, shred_state="waiting", shred_heartbeat=fresh(), shred_attempt="a1")
+    event.live = True
+    event.save()
+    run_shred.apply(args=(event.pk, job.pk, "a1"))
+    job.refresh_from_db()
+    assert job.shred_state == "failed"
+    assert job.shred_message == "Your ticket shop needs to be offline to use this feature."
+    assert emails_left(event) == 3
+
+
+def test_success_of_a_replaced_attempt_is_not_recorded(client, job):
+    from pretix_shredder_api import jobs
+
+    set_state(job, shred_state="running", shred_heartbeat=fresh(), shred_attempt="current")
+    jobs.shred_succeeded(job, "replaced", [])
+    jobs.shred_failed(job.pk, "replaced", "late failure")
+    job.refresh_from_db()
+    assert job.shred_state == "running" and job.file is not None
+
+
+def test_failure_of_a_replaced_attempt_does_not_release_the_held_file(client, job):
+    from pretix_shredder_api import jobs
+
+    set_state(job, shred_state="running", shred_heartbeat=fresh(), shred_attempt="current")
+    CachedFile.objects.filter(pk=job.file_id).update(expires=None)
+    jobs.shred_failed(job.pk, "replaced", "late failure")
+    assert CachedFile.objects.get(pk=job.file_id).expires is None
+
+
+def test_another_jobs_shred_is_not_a_change_after_this_export(client, base_url, job, event):
+    second = start_export(client, base_url, ["attendee_info"])
+    assert client.get(client.post(job_url(job, "shred"), format="json").json()["status"]).status_code == 200
+    assert client.get(client.post(job_url(second, "shred"), format="json").json()["status"]).status_code == 200
+
+
+def test_confirm_code_pasted_with_whitespace_is_accepted(client, job, event):
+    event.enable_plugin("pretix_shredder_api")
+    event.save()
+    event.settings.shredder_api_require_confirm_code = True
+    resp = client.post(job_url(job, "shred"), {"confirm_code": f"  {job.confirm_code}\n"}, format="json")
+    assert resp.status_code == 202

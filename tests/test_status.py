@@ -84,3 +84,13 @@ def test_status_reports_the_shred_not_the_export(client, job):
     set_state(job, shred_state="running", shred_progress=1, shred_heartbeat=fresh())
     assert job.export_state == "succeeded"
     assert client.get(job_url(job, "status")).status_code == 409
+
+
+def test_retention_counts_from_the_shred_not_the_export(client, job):
+    ShredderJob.objects.filter(pk=job.pk).update(created=now() - timedelta(days=20))  # exported long ago
+    status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    with freeze_time(now() + timedelta(days=29)):
+        assert jobs.cleanup() == 0
+        assert client.get(status_url).status_code == 200
+    with freeze_time(now() + timedelta(days=31)):
+        assert jobs.cleanup() == 1
