@@ -49,8 +49,17 @@ class ShredderPermission(EventPermission):
         return super().has_permission(request, view)
 
 
-def not_found(exc) -> Response:
-    return Response({"detail": str(exc)}, status=http.HTTP_404_NOT_FOUND)
+def refusal(exc: jobs.JobError) -> Response:
+    """The one place that turns a refusal of ``jobs`` into its documented answer."""
+    if isinstance(exc, jobs.ExportNotReady):
+        return Response(progress_body(exc.view), status=http.HTTP_409_CONFLICT)
+    if isinstance(exc, jobs.ExportFailed):
+        return Response(failed_body(exc.view.message), status=http.HTTP_410_GONE)
+    if isinstance(exc, jobs.ConstraintError):
+        return Response([str(exc)], status=http.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, jobs.ConfirmCodeError):
+        return Response({"confirm_code": [str(exc)]}, status=http.HTTP_400_BAD_REQUEST)
+    return Response({"detail": str(exc)}, status=http.HTTP_404_NOT_FOUND)  # unknown, foreign, expired, shredded
 
 
 class ShredderViewSet(viewsets.GenericViewSet):
@@ -105,7 +114,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
         try:
             job = jobs.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
         except jobs.ConstraintError as e:
-            return Response([str(e)], status=http.HTTP_400_BAD_REQUEST)
+            return refusal(e)
         return Response(
             {"download": self._url("download", job), "shred": self._url("shred", job)},
             status=http.HTTP_202_ACCEPTED,
@@ -116,34 +125,22 @@ class ShredderViewSet(viewsets.GenericViewSet):
         try:
             job = self._job()
             cf = jobs.downloadable_file(job)
-        except jobs.JobNotFound as e:
-            return not_found(e)
-        except jobs.ExportNotReady as e:
-            return Response(progress_body(e.view), status=http.HTTP_409_CONFLICT)
-        except jobs.ExportFailed as e:
-            return Response(failed_body(e.view.message), status=http.HTTP_410_GONE)
+        except jobs.JobError as e:
+            return refusal(e)
         return file_response(request, cf, job.file_sha256)
 
     @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
     def shred(self, request, *args, **kwargs):
         try:
             job = self._job()
-        except jobs.JobNotFound as e:
-            return not_found(e)
+        except jobs.JobError as e:
+            return refusal(e)
         serializer = ShredRequestSerializer(data=as_dict(request.data))
         serializer.is_valid(raise_exception=True)
         try:
             job = jobs.request_shred(job, serializer.validated_data.get("confirm_code"))
-        except jobs.JobNotFound as e:
-            return not_found(e)
-        except jobs.ExportNotReady as e:
-            return Response(progress_body(e.view), status=http.HTTP_409_CONFLICT)
-        except jobs.ExportFailed as e:
-            return Response(failed_body(e.view.message), status=http.HTTP_410_GONE)
-        except jobs.ConstraintError as e:
-            return Response([str(e)], status=http.HTTP_400_BAD_REQUEST)
-        except jobs.ConfirmCodeError as e:
-            return Response({"confirm_code": [str(e)]}, status=http.HTTP_400_BAD_REQUEST)
+        except jobs.JobError as e:
+            return refusal(e)
         return Response({"status": self._url("status", job)}, status=http.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["GET"], url_path=f"status/{JOB_URL}", url_name="status")
