@@ -1,16 +1,19 @@
 """Benchmark: pretix's built-in shredder API against pretix-shredder-api, same machine, same run, identical data.
 
-    .venv/bin/python benchmarks/run.py                 # 2,000 and 20,000 orders
+    .venv/bin/python benchmarks/run.py                 # 2,000 and 20,000 orders, 3 rounds (about 25 minutes)
     .venv/bin/python benchmarks/run.py --quick         # 200 and 2,000 orders, a few minutes
     .venv/bin/python benchmarks/run.py --orders 5000 --shredders order_emails,question_answers --celery
 
-Per size, one SQLite database is migrated (cached between runs), seeded with demo/seed.py, then copied for every
-measurement. Two pretix web servers (``python -m pretix runserver --noreload``) run one after the other: ``ours``
-with this plugin, ``builtin`` with ``[pretix] plugins_exclude = pretix_shredder_api`` so that pretix's own routes
-answer. Without ``--celery`` there is no broker: tasks run eagerly inside the request, as in the built-in's own
-measurements. Then, per implementation, a child process runs the same export and shred through Django's test client
-under cProfile and counts the SQL queries of each poll. The table goes to stdout, the JSON and the profiles to
-``benchmarks/results/``. Every child process is stopped by its pid on exit, error or Ctrl-C.
+Per size, one SQLite database is migrated (cached between runs), seeded with demo/seed.py (plus a 20-order
+"warmup" event), then copied for every measurement. Per round, two pretix web servers
+(``python -m pretix runserver --noreload``) run one after the other, in alternating order: ``ours`` with this plugin,
+``builtin`` with ``[pretix] plugins_exclude = pretix_shredder_api`` so that pretix's own routes answer. Each exports
+and downloads, is restarted, and shreds (see benchmarks/flow.py why); every fresh server first runs the whole flow
+on the warm-up event, unmeasured. Without ``--celery`` there is no broker: tasks run eagerly inside the request, as
+in the built-in's own measurements. Then, per implementation, child processes run the same export and shred through
+Django's test client under cProfile and count the SQL queries of each poll. The table goes to stdout, the JSON and
+the profiles to ``benchmarks/results/``. Every child process is stopped by its pid on exit, error or Ctrl-C.
+See benchmarks/README.md for what is measured and how.
 """
 
 import argparse
@@ -225,7 +228,7 @@ def run_size(orders: int, base: Path, work: Path, opts, redis_port) -> dict:
     return result
 
 
-def start_redis(work: Path, opts) -> tuple[Proc, int]:
+def start_redis(work: Path) -> tuple[Proc, int]:
     server = shutil.which("redis-server")
     if not server:
         raise SystemExit("--celery needs redis-server (Debian package redis-server)")
@@ -311,7 +314,7 @@ def main(argv=None) -> int:
     redis = None
     started = time.monotonic()
     try:
-        redis, redis_port = start_redis(work, opts) if opts.celery else (None, None)
+        redis, redis_port = start_redis(work) if opts.celery else (None, None)
         base = migrated_base(work, opts)
         for orders in opts.orders:
             results["sizes"].append(run_size(orders, base, work, opts, redis_port))

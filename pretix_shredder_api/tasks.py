@@ -83,6 +83,7 @@ def run_export(self, event, job_id: int) -> None:
     if not jobs.claim_export(job_id):
         return
     job = ShredderJob.objects.select_related("file").get(pk=job_id)
+    job.event = event  # the task's instance (organizer loaded, settings cached) serves the shredders, as in pretix
     row = ShredderJob.objects.filter(pk=job_id)
     with language(job.locale), Heartbeat(row, "export_heartbeat"):
         try:
@@ -108,7 +109,8 @@ def run_export(self, event, job_id: int) -> None:
 def run_shred(self, event, job_id: int, attempt: str) -> None:
     if not jobs.claim_shred(job_id, attempt):
         return
-    job = ShredderJob.objects.select_related("event", "file", "api_token", "oauth_application", "user").get(pk=job_id)
+    job = ShredderJob.objects.select_related("file", "api_token", "oauth_application", "user").get(pk=job_id)
+    job.event = event
     row = ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt)
     with language(job.locale), Heartbeat(row, "shred_heartbeat"):
         try:
