@@ -6,6 +6,7 @@ Every decision (may this run? has the event changed? which shredders?) is asked 
 import inspect
 import logging
 import threading
+import time
 
 from django.db import connection
 from django.utils.timezone import now
@@ -53,26 +54,35 @@ class Heartbeat:
 
 
 class Progress:
-    """Records a phase's percentage (and heartbeat) when it grows.
+    """Records a phase's percentage (and heartbeat) when it grows, at most once per ``min_interval`` seconds.
 
     Shredders report 0-100 per part (pretix's own ``slow_update`` reports fractions of 1, which then show as slow
-    progress); the recorded value never goes down, so a client never sees a job move backwards.
+    progress); the recorded value never goes down, so a client never sees a job move backwards. pretix's shredders
+    report after every row, so writes are throttled: a poll sees the value of the last second, and the work does
+    not pay for hundreds of UPDATEs. A call with ``extra`` fields (a new step) is always written.
     """
 
-    def __init__(self, queryset, prefix: str, parts: int = 1):
+    def __init__(self, queryset, prefix: str, parts: int = 1, min_interval: float = 1.0, clock=time.monotonic):
         self.queryset = queryset
         self.prefix = prefix
         self.parts = max(parts, 1)
-        self.last = -1
+        self.min_interval = min_interval
+        self.clock = clock
+        self.best = -1  # the highest value reported so far
+        self.recorded = -1  # the highest value written
+        self.written_at = None
 
     def __call__(self, percentage, part: int = 0, extra=None):
         value = int((part + min(max(percentage, 0), 100) / 100) * 100 / self.parts)
-        if value > self.last or extra is not None:
-            self.last = max(value, self.last)
-            fields = {f"{self.prefix}_progress": min(self.last, 99), f"{self.prefix}_heartbeat": now()}
+        self.best = max(self.best, value)
+        due = self.written_at is None or self.clock() - self.written_at >= self.min_interval
+        if extra is not None or (due and self.best > self.recorded):
+            fields = {f"{self.prefix}_progress": min(self.best, 99), f"{self.prefix}_heartbeat": now()}
             if extra is not None:
                 fields.update(extra)
             self.queryset.update(**fields)
+            self.recorded = self.best
+            self.written_at = self.clock()
 
     def callback_for(self, part: int):
         return lambda percentage: self(percentage, part)

@@ -194,13 +194,37 @@ def test_recorded_progress_never_goes_down(client, job):
     from pretix_shredder_api.tasks import Progress
 
     row = ShredderJob.objects.filter(pk=job.pk)
-    progress = Progress(row, "shred", parts=2)
+    progress = Progress(row, "shred", parts=2, min_interval=0)
     seen = []
     for part, value in [(0, 0.83), (0, 1.66), (0, 50), (0, 40), (1, 0), (1, 10), (1, 5), (1, 100)]:
         progress(value, part)
         seen.append(row.get().shred_progress)
     assert seen == [0, 0, 25, 25, 50, 55, 55, 99]
     assert seen == sorted(seen)
+
+
+def test_progress_writes_at_most_once_per_interval_and_keeps_the_highest_value(client, job):
+    from pretix_shredder_api.tasks import Progress
+
+    row = ShredderJob.objects.filter(pk=job.pk)
+    clock = [100.0]
+    progress = Progress(row, "shred", parts=1, min_interval=1.0, clock=lambda: clock[0])
+    seen = []
+    for at, value, extra in [
+        (100.0, 10, None),  # first report: written
+        (100.3, 20, None),  # within the interval: not yet
+        (100.6, 30, None),
+        (101.0, 25, None),  # interval over: the highest value so far (30) is written
+        (101.2, 40, {"shred_steps": [{"label": "x", "done": False}]}),  # a new step is always written
+        (101.4, 60, None),
+        (102.5, 60, None),  # nothing new since the last write but 60 is unwritten: written now
+        (104.0, 60, None),
+    ]:
+        clock[0] = at
+        progress(value, extra=extra)
+        seen.append(row.get().shred_progress)
+    assert seen == [10, 10, 10, 30, 40, 40, 60, 60]
+    assert row.get().shred_steps == [{"label": "x", "done": False}]
 
 
 def test_only_the_exports_shredders_run(client, job, event):
