@@ -1,13 +1,13 @@
 """The shredder API viewset: parse, authorise, ask ``jobs``, and turn a job's state into the documented answer."""
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from pretix.api.auth.permission import EventPermission
 from pretix.base.models import Device
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -157,3 +157,10 @@ class ShredderViewSet(viewsets.GenericViewSet):
         if view.state == JobState.FAILED:
             return Response(failed_body(view.message), status=http.HTTP_417_EXPECTATION_FAILED)
         return Response(ok_body(), status=http.HTTP_200_OK)
+
+
+def unmatched(request, *args, **kwargs) -> JsonResponse:
+    """Paths under ``…/shredders/`` that no route matches (an id with ``%2F``, a missing or extra segment) answer
+    the API's JSON 404 instead of pretix's HTML page. Routed after pretix's API, so it only sees what the router
+    refused."""
+    return JsonResponse({"detail": str(NotFound.default_detail)}, status=http.HTTP_404_NOT_FOUND)

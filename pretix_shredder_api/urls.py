@@ -9,7 +9,7 @@ from the router and this plugin's viewset registered in its place, so the docume
 from django.urls import re_path
 from pretix.api.urls import event_router
 
-from .api import ShredderViewSet
+from .api import ShredderViewSet, unmatched
 from .views import ShredderSettingsView
 
 PREFIX = "shredders"
@@ -31,4 +31,6 @@ urlpatterns = [
         ShredderSettingsView.as_view(),
         name="settings",
     ),
+    # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
+    re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/", unmatched, name="api-unmatched"),
 ]

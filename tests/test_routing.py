@@ -52,3 +52,25 @@ def test_a_request_is_answered_by_our_code(client, device_client, base_url, orde
     job = ShredderJob.objects.get()
     assert resp.json()["download"].endswith(f"/download/{job.public_id}/{job.secret}/")
     assert device_client.get(base_url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "download/a%2Fb/c/",  # decodes to an extra path segment
+        "status/a/b/c/",
+        "shred/a/",
+        "order_emails/more/",
+    ],
+)
+def test_paths_no_route_matches_get_a_json_404(client, base_url, orders, tail):
+    resp = client.get(base_url + tail)
+    assert resp.status_code == 404
+    assert resp["Content-Type"] == "application/json"
+    assert resp.json() == {"detail": "Not found."}
+
+
+def test_the_catch_all_does_not_shadow_the_routes(client, base_url, orders):
+    assert client.get(base_url).status_code == 200
+    assert client.get(base_url + "order_emails/").status_code == 200
+    assert client.post(base_url + "export/", {"shredders": ["order_emails"]}, format="json").status_code == 202
