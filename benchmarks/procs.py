@@ -2,6 +2,7 @@
 
 import atexit
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -157,6 +158,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def task_gc_seconds(since: float) -> dict:
+    """Seconds of the garbage collections ``hooks/sitecustomize.py`` ran at the end of tasks since ``since``, per pid
+    (empty without the hook)."""
+    path = os.environ.get("BENCH_TASK_GC_LOG")
+    if not path or not os.path.exists(path):
+        return {}
+    seconds: dict = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            entry = json.loads(line)
+            if entry["at"] >= since:
+                seconds[entry["pid"]] = round(seconds.get(entry["pid"], 0) + entry["seconds"], 4)
+    return seconds
+
+
 def reset_peak(pid: int) -> bool:
     """Reset VmHWM to the current RSS (Linux ``clear_refs`` value 5); False where the kernel does not allow it."""
     try:
@@ -184,6 +200,7 @@ class PeakMeter:
         self._thread = None
 
     def __enter__(self):
+        self.started_at = time.time()
         self.exact = all(reset_peak(pid) for pid in self.pids.values())
         self.before = {name: memory_kb(pid)["VmRSS"] for name, pid in self.pids.items()}
         self.cpu_before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -219,6 +236,7 @@ class PeakMeter:
         return False
 
     def result(self) -> dict:
+        gc_seconds = task_gc_seconds(self.started_at)
         return {
             name: {
                 "before_kb": self.before[name],
@@ -226,6 +244,7 @@ class PeakMeter:
                 "after_kb": self.after.get(name),
                 "increase_kb": self.peak[name] - self.before[name],
                 "cpu_s": self.cpu.get(name),
+                "task_gc_s": gc_seconds.get(pid),
             }
-            for name in self.pids
+            for name, pid in self.pids.items()
         }

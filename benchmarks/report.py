@@ -66,6 +66,8 @@ def _process_rows(size):
     for proc in ("web", "worker"):
         for phase in ("export", "download", "shred"):
             rows.append((f"{proc} CPU time during {phase} (s)", f"{phase}.procs.{proc}.cpu_s", ""))
+            if phase != "download":
+                rows.append(("  of which gc.collect() at task end (s)", f"{phase}.procs.{proc}.task_gc_s", ""))
     for proc in ("web", "worker"):
         rows.append((f"{proc} RSS before export (MB)", f"export.procs.{proc}.before_kb", "MB"))
         for phase in ("export", "download", "shred"):

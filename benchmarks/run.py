@@ -254,6 +254,7 @@ def meta(opts) -> dict:
         "cpus": os.cpu_count(),
         "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "database": "SQLite",
+        "task_gc": "every task ends with gc.collect() (benchmarks/hooks), in every process" if opts.task_gc else "off",
     }
 
 
@@ -284,6 +285,13 @@ def parse_args(argv=None):
         action="store_true",
         help="shred on the server that exported (default: a fresh one, see benchmarks/flow.py)",
     )
+    parser.add_argument(
+        "--no-task-gc",
+        dest="task_gc",
+        action="store_false",
+        help="do not end every task with a full garbage collection (benchmarks/hooks/sitecustomize.py explains why "
+        "the benchmark does that by default)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile and query counts")
     parser.add_argument("--timeout", type=float, default=1800, help="upper bound of every single wait, seconds")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls of download/status URLs")
@@ -310,6 +318,10 @@ def main(argv=None) -> int:
     opts.profile_dir = RESULTS / f"{stamp}-profiles"
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="pretix-shredder-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if opts.task_gc:  # inherited by every child process: web servers, workers, django_side.py
+        hooks = str(ROOT / "benchmarks" / "hooks")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (hooks, os.environ.get("PYTHONPATH")) if p)
+        os.environ["BENCH_TASK_GC_LOG"] = str(work / "task-gc.jsonl")
     results = {"meta": meta(opts), "sizes": []}
     redis = None
     started = time.monotonic()
