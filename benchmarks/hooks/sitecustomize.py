@@ -3,12 +3,13 @@
 With ``BENCH_TASK_GC_LOG`` set, every Celery task ends with a full garbage collection, and its duration is appended
 to that file as a JSON line ``{"pid", "task", "seconds", "collected", "at"}``.
 
-Why: pretix's question-answer shredder leaves its exported data (DRF serializer results, which reference their
-serializers) in reference cycles that only Python's cyclic collector frees - about 750 MB and 2.8 million objects at
-20,000 orders. Without the hook, whichever later allocation crosses the collector's threshold pays several seconds for
-that: inside the measured export of one implementation, after the measurement of the other, depending on a few
-allocations more or less. Collecting at the end of every task charges that work to the export that made it, the same
-way in both implementations. ``run.py --no-task-gc`` measures without the hook.
+Why: pretix's question-answer shredder leaves its exported data in reference cycles (a DRF serializer keeps the data
+it produced and is bound to child fields that point back at it) that only Python's cyclic collector frees - about
+750 MB and 2.8 million objects at 20,000 orders, several seconds to collect. Without the hook, whether the collector's
+threshold is crossed inside the measured export or in some later request depends on a few allocations more or less:
+inside the export for one implementation, after the measurement for the other. With every task ending in a full
+collection, the garbage of an export is always collected within that export (by the collector's own threshold or,
+at the latest, here), the same way in both implementations. ``run.py --no-task-gc`` measures without the hook.
 """
 
 import os
