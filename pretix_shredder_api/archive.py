@@ -28,15 +28,15 @@ def new_confirm_code() -> str:
     return get_random_string(6)
 
 
-def write_zip(fileobj, index: dict, shredders: Iterable, progress: Callable[[int], None] | None = None) -> None:
-    """Write CONFIRM_CODE.txt, index.json and every file the given shredder instances generate into ``fileobj``."""
-    shredders = list(shredders)
+def write_zip(fileobj, index: dict, shredders: Iterable, on_shredder: Callable[[int], None] | None = None) -> None:
+    """Write CONFIRM_CODE.txt, index.json and every file the given shredder instances generate into ``fileobj``;
+    ``on_shredder(i)`` is called before the i-th shredder generates its files."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("CONFIRM_CODE.txt", index["confirm_code"])
         zf.writestr("index.json", json.dumps(index, indent=4))
         for i, shredder in enumerate(shredders):
-            if progress:
-                progress(i * 100 // len(shredders))
+            if on_shredder:
+                on_shredder(i)
             for fname, _ftype, content in shredder.generate_files() or ():
                 zf.writestr(fname, content)
 
@@ -50,10 +50,10 @@ def sha256_of(fileobj) -> str:
     return digest.hexdigest()
 
 
-def build_into_cachedfile(cachedfile, filename: str, index: dict, shredders: Iterable, progress=None) -> str:
+def build_into_cachedfile(cachedfile, filename: str, index: dict, shredders: Iterable, on_shredder=None) -> str:
     """Build the zip in a temporary file, store it in ``cachedfile`` and return its SHA-256 (hex)."""
     with tempfile.TemporaryFile() as raw:
-        write_zip(raw, index, shredders, progress)
+        write_zip(raw, index, shredders, on_shredder)
         checksum = sha256_of(raw)
         cachedfile.filename = filename
         cachedfile.type = "application/zip"

@@ -59,7 +59,8 @@ class Progress:
     Shredders report 0-100 per part (pretix's own ``slow_update`` reports fractions of 1, which then show as slow
     progress); the recorded value never goes down, so a client never sees a job move backwards. pretix's shredders
     report after every row, so writes are throttled: a poll sees the value of the last second, and the work does
-    not pay for hundreds of UPDATEs. A call with ``extra`` fields (a new step) is always written.
+    not pay for hundreds of UPDATEs. The first report of a new part, and a call with ``extra`` fields (a new step),
+    are always written, so a value that is followed by a long silence (a slow shredder starting) is not lost.
     """
 
     def __init__(self, queryset, prefix: str, parts: int = 1, min_interval: float = 1.0, clock=time.monotonic):
@@ -71,11 +72,12 @@ class Progress:
         self.best = -1  # the highest value reported so far
         self.recorded = -1  # the highest value written
         self.written_at = None
+        self.written_part = -1
 
     def __call__(self, percentage, part: int = 0, extra=None):
         value = int((part + min(max(percentage, 0), 100) / 100) * 100 / self.parts)
         self.best = max(self.best, value)
-        due = self.written_at is None or self.clock() - self.written_at >= self.min_interval
+        due = part > self.written_part or self.written_at is None or self.clock() - self.written_at >= self.min_interval
         if extra is not None or (due and self.best > self.recorded):
             fields = {f"{self.prefix}_progress": min(self.best, 99), f"{self.prefix}_heartbeat": now()}
             if extra is not None:
@@ -83,9 +85,14 @@ class Progress:
             self.queryset.update(**fields)
             self.recorded = self.best
             self.written_at = self.clock()
+            self.written_part = max(self.written_part, part)
 
     def callback_for(self, part: int):
         return lambda percentage: self(percentage, part)
+
+    def start_part(self, part: int) -> None:
+        """A part begins (0 % of it)."""
+        self(0, part)
 
 
 @app.task(base=ProfiledEventTask, bind=True, throws=(ShredError,))
@@ -103,8 +110,9 @@ def run_export(self, event, job_id: int) -> None:
             exported_at = now()
             code = archive.new_confirm_code()
             index = archive.index_data(event, job.shredders, exported_at, code)
+            progress = Progress(row, "export", parts=len(shredders))
             checksum = archive.build_into_cachedfile(
-                job.file, f"{event.slug}.zip", index, shredders, progress=Progress(row, "export")
+                job.file, f"{event.slug}.zip", index, shredders, on_shredder=progress.start_part
             )
             jobs.export_succeeded(job_id, checksum=checksum, confirm_code=code, exported_at=exported_at)
         except (ShredError, jobs.JobError) as e:

@@ -227,6 +227,21 @@ def test_progress_writes_at_most_once_per_interval_and_keeps_the_highest_value(c
     assert row.get().shred_steps == [{"label": "x", "done": False}]
 
 
+def test_progress_writes_the_start_of_a_new_part_at_once(client, job):
+    """A slow shredder may report nothing for minutes after it starts: its start must not wait for the interval."""
+    from pretix_shredder_api.tasks import Progress
+
+    row = ShredderJob.objects.filter(pk=job.pk)
+    clock = [100.0]
+    progress = Progress(row, "export", parts=2, min_interval=1.0, clock=lambda: clock[0])
+    seen = []
+    for at, part, value in [(100.0, 0, 0), (100.1, 0, 80), (100.2, 1, 0), (100.3, 1, 10), (100.4, 1, 0)]:
+        clock[0] = at
+        progress(value, part)
+        seen.append(row.get().export_progress)
+    assert seen == [0, 0, 50, 50, 50]
+
+
 def test_only_the_exports_shredders_run(client, job, event):
     from pretix.base.models import OrderPosition
 
