@@ -77,7 +77,7 @@ class Progress:
     def __call__(self, percentage, part: int = 0, extra=None):
         value = int((part + min(max(percentage, 0), 100) / 100) * 100 / self.parts)
         self.best = max(self.best, value)
-        due = part > self.written_part or self.written_at is None or self.clock() - self.written_at >= self.min_interval
+        due = part > self.written_part or self.clock() - self.written_at >= self.min_interval
         if extra is not None or (due and self.best > self.recorded):
             fields = {f"{self.prefix}_progress": min(self.best, 99), f"{self.prefix}_heartbeat": now()}
             if extra is not None:
