@@ -28,6 +28,9 @@ from .serializers import (
 JOB_URL = r"(?P<asyncid>[^/]+)/(?P<cfid>[^/]+)"
 
 
+MSG_UNKNOWN_PROCESS = _("We do not know about this process.")
+
+
 class NoSerializerMetadata(SimpleMetadata):
     """OPTIONS answers name and description; the request bodies are documented, not introspected."""
 
@@ -148,7 +151,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
         try:
             job = self._job()
         except jobs.JobNotFound:
-            return Response(gone_body(_("We do not know about this process.")), status=http.HTTP_410_GONE)
+            return Response(gone_body(MSG_UNKNOWN_PROCESS), status=http.HTTP_410_GONE)
         view = jobs.shred_view(job)
         if view.state == "":
             return Response(gone_body(_("No shred was started for this export.")), status=http.HTTP_410_GONE)
@@ -159,8 +162,10 @@ class ShredderViewSet(viewsets.GenericViewSet):
         return Response(ok_body(), status=http.HTTP_200_OK)
 
 
-def unmatched(request, *args, **kwargs) -> JsonResponse:
+def unmatched(request, rest: str = "", **kwargs) -> JsonResponse:
     """Paths under ``…/shredders/`` that no route matches (an id with ``%2F``, a missing or extra segment) answer
-    the API's JSON 404 instead of pretix's HTML page. Routed after pretix's API, so it only sees what the router
-    refused."""
+    the API's JSON instead of pretix's HTML 404: 410 gone under ``status/`` (as the status URL answers an id it does
+    not know), 404 elsewhere. Routed after pretix's API, so it only sees what the router refused."""
+    if rest.startswith("status/"):
+        return JsonResponse(gone_body(MSG_UNKNOWN_PROCESS), status=http.HTTP_410_GONE)
     return JsonResponse({"detail": str(NotFound.default_detail)}, status=http.HTTP_404_NOT_FOUND)

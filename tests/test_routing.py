@@ -58,7 +58,6 @@ def test_a_request_is_answered_by_our_code(client, device_client, base_url, orde
     "tail",
     [
         "download/a%2Fb/c/",  # decodes to an extra path segment
-        "status/a/b/c/",
         "shred/a/",
         "order_emails/more/",
     ],
@@ -68,6 +67,15 @@ def test_paths_no_route_matches_get_a_json_404(client, base_url, orders, tail):
     assert resp.status_code == 404
     assert resp["Content-Type"] == "application/json"
     assert resp.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("tail", ["status/a%2Fb/c/", "status/a/b/c/", "status/a/"])
+def test_status_paths_no_route_matches_are_gone_as_unknown_ids_are(client, base_url, orders, tail):
+    resp = client.get(base_url + tail)
+    assert resp.status_code == 410
+    assert resp["Content-Type"] == "application/json"
+    assert resp.json() == client.get(base_url + "status/unknown/ids/").json()
+    assert resp.json()["status"] == "gone"
 
 
 def test_the_catch_all_does_not_shadow_the_routes(client, base_url, orders):
