@@ -1,116 +1,17 @@
 """Child processes that never outlive the benchmark, bounded waits, and memory readings from /proc."""
 
-import atexit
-import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True)
-_RUNNING: list["Proc"] = []
-
-
-def wait_until(predicate: Callable, *, timeout: float, interval: float = 0.2, message: str = "condition"):
-    """Call ``predicate`` until it returns something truthy and return that; ``TimeoutError`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"{message}: not reached within {timeout:g} s")
-        time.sleep(min(interval, remaining))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent():
-    """Runs in the child before exec: the kernel sends it SIGKILL if the benchmark dies, even by SIGKILL."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-class Proc:
-    """A child in its own session logging to a file; stopped by its pid (SIGTERM, then SIGKILL to its group)."""
-
-    def __init__(self, name: str, argv: list, *, log_path: Path, env: dict | None = None, cwd: Path | None = None):
-        self.name = name
-        self.argv = [str(a) for a in argv]
-        self.log_path = Path(log_path)
-        self.env = env
-        self.cwd = cwd
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> "Proc":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=self.env,
-                cwd=self.cwd,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        _RUNNING.append(self)
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-    def ensure_alive(self):
-        if not self.alive():
-            raise RuntimeError(
-                f"{self.name} exited ({self.popen.returncode}); end of {self.log_path}:\n{self.log_tail()}"
-            )
-
-    def stop(self, timeout: float = 10.0):
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                self.popen.wait(timeout=timeout)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        try:
-            os.killpg(self.pid, signal.SIGKILL)  # its own session: the group id is its pid
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        if self in _RUNNING:
-            _RUNNING.remove(self)
-
-
-def stop_all():
-    for proc in reversed(list(_RUNNING)):
-        proc.stop()
+# Starting, watching and stopping children (own session, parent-death signal, stopped by pid and group, all of them
+# stopped at exit) is the integration suite's; the benchmark uses the same implementation.
+from tests.integration.procs import ManagedProcess as Proc
+from tests.integration.procs import free_port, wait_until  # noqa: F401 - re-exported for the benchmark's modules
 
 
 def _on_signal(signum, _frame):
@@ -118,8 +19,8 @@ def _on_signal(signum, _frame):
 
 
 def install_cleanup():
-    """Stop every child on normal exit, on Ctrl-C and on SIGTERM (SIGKILL is covered by the parent-death signal)."""
-    atexit.register(stop_all)
+    """Stop every child on Ctrl-C and on SIGTERM/SIGHUP too (normal exit: tests.integration.procs' atexit hook;
+    SIGKILL: the parent-death signal)."""
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
 
