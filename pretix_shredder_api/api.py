@@ -1,6 +1,7 @@
 """The shredder API viewset: parse, authorise, ask ``jobs``, and turn a job's state into the documented answer."""
 
 from django.http import Http404, JsonResponse
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext_lazy as _
 from pretix.api.auth.permission import EventPermission
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from . import jobs
-from .downloads import file_response
+from .downloads import DownloadNegotiation, file_response
 from .models import JobState
 from .serializers import (
     ExportRequestSerializer,
@@ -124,7 +125,13 @@ class ShredderViewSet(viewsets.GenericViewSet):
             status=http.HTTP_202_ACCEPTED,
         )
 
-    @action(detail=False, methods=["GET"], url_path=f"download/{JOB_URL}", url_name="download")
+    @action(
+        detail=False,
+        methods=["GET"],
+        url_path=f"download/{JOB_URL}",
+        url_name="download",
+        content_negotiation_class=DownloadNegotiation,
+    )
     def download(self, request, *args, **kwargs):
         try:
             job = self._job()
@@ -160,7 +167,10 @@ class ShredderViewSet(viewsets.GenericViewSet):
             return Response(progress_body(view, with_steps=True), status=http.HTTP_409_CONFLICT)
         if view.state == JobState.FAILED:
             return Response(failed_body(view.message), status=http.HTTP_417_EXPECTATION_FAILED)
-        return Response(ok_body(), status=http.HTTP_200_OK)
+        response = Response(ok_body(), status=http.HTTP_200_OK)
+        if job.shred_finished:  # when the data went: clients can say "shredded (2026-12-03 06:39)"
+            response["Last-Modified"] = http_date(job.shred_finished.timestamp())
+        return response
 
 
 @csrf_exempt
