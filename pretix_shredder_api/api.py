@@ -2,8 +2,8 @@
 
 from django.http import Http404, JsonResponse
 from django.utils.http import http_date
-from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from pretix.api.auth.permission import EventPermission
 from pretix.base.models import Device
 from rest_framework import status as http
