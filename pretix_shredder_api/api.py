@@ -1,6 +1,6 @@
 """The shredder API viewset: parse, authorise, ask ``jobs``, and turn a job's state into the documented answer."""
 
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -174,14 +174,21 @@ class ShredderViewSet(viewsets.GenericViewSet):
 
 
 @csrf_exempt
-def unmatched(request, rest: str = "", **kwargs) -> JsonResponse:
+def unmatched(request, rest: str | None = "", **kwargs) -> HttpResponse:
     """Paths under ``…/shredders/`` that no route matches (an id with ``%2F``, a missing or extra segment) answer
     the API's JSON instead of pretix's HTML 404: 410 gone under ``status/`` (as the status URL answers an id it does
     not know), 404 elsewhere. Routed after pretix's API, so it only sees what the router refused.
 
     The same answer for every method: like DRF's views it is exempt from Django's CSRF check (which would answer a
     POST with pretix's HTML "Verification failed" page). It changes nothing and reads no credentials, so there is
-    nothing to protect."""
+    nothing to protect. ``…/shredders`` itself (``rest`` None) is redirected to ``…/shredders/`` for GET and HEAD,
+    as Django's ``APPEND_SLASH`` does for every API path; other methods get the JSON 404."""
+    if rest is None:
+        if request.method in ("GET", "HEAD"):
+            path = request.get_full_path()
+            base, sep, query = path.partition("?")
+            return HttpResponsePermanentRedirect(base + "/" + sep + query)
+        rest = ""
     if rest.startswith("status/"):
         return JsonResponse(gone_body(MSG_UNKNOWN_PROCESS), status=http.HTTP_410_GONE)
     return JsonResponse({"detail": str(NotFound.default_detail)}, status=http.HTTP_404_NOT_FOUND)

@@ -119,3 +119,16 @@ def test_a_post_to_a_route_that_only_answers_get_is_a_json_405(client, base_url,
     resp = csrf_checking(client).post(base_url + "status/a/b/")
     assert (resp.status_code, resp["Content-Type"]) == (405, "application/json")
     assert resp.json() == {"detail": 'Method "POST" not allowed.'}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_the_prefix_without_its_slash_is_json_for_every_method_but_get(client, base_url, orders, method):
+    resp = getattr(csrf_checking(client), method)(base_url.rstrip("/"), {"shredders": ["order_emails"]}, format="json")
+    assert (resp.status_code, resp["Content-Type"]) == (404, "application/json")
+    assert resp.json() == {"detail": "Not found."}
+
+
+def test_a_get_of_the_prefix_without_its_slash_is_redirected_to_it(client, base_url, orders):
+    resp = client.get(base_url.rstrip("/") + "?page=1")
+    assert (resp.status_code, resp["Location"]) == (301, base_url + "?page=1")
+    assert client.get(resp["Location"]).status_code == 200

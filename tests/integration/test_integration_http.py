@@ -1,6 +1,8 @@
 """HTTP as pretix's real server answers it: JSON for every method on paths no route matches (Django's CSRF middleware
 is live there, unlike in the test client), and content negotiation on the download URL."""
 
+from urllib.parse import urljoin
+
 import pytest
 
 from .api import describe
@@ -33,6 +35,14 @@ def test_every_method_on_an_unmatched_path_gets_json(shredder_api, tail, code, b
             response
         )
         assert response.json() == body
+
+
+def test_the_prefix_without_its_slash(shredder_api):
+    url = shredder_api.base_url.rstrip("/")
+    posted = shredder_api.client.post(url, json={"shredders": ["question_answers"]})
+    assert (posted.status_code, posted.json()) == (404, {"detail": "Not found."}), describe(posted)
+    got = shredder_api.client.get(url, allow_redirects=False)
+    assert (got.status_code, urljoin(url, got.headers["Location"])) == (301, shredder_api.base_url), describe(got)
 
 
 def test_post_to_a_get_only_route_is_a_json_405(shredder_api):
