@@ -1,12 +1,28 @@
 # Every target works on a fresh clone: the virtualenv is created on first use.
-PYTHON ?= python3.11
+# It needs Python 3.11 or newer with its venv module: python3 if it is new enough, else python3.11, 3.12, 3.13
+# (the first that works, resolved to the real interpreter behind any pyenv shim). Override: make PYTHON=/path/to/python
+PYTHON_CANDIDATES := python3 python3.11 python3.12 python3.13
+PYTHON_CHECK := import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))
+PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
+	$$p -c '$(PYTHON_CHECK)' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo demo-serve demo-stop test lint format bench clean
 
 $(PY):
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: no Python 3.11 or newer with its venv module found (tried: $(PYTHON_CANDIDATES))." >&2; \
+		echo "Install one (Debian/Ubuntu: apt-get install python3 python3-venv, if python3 is 3.11 or newer)," >&2; \
+		echo "or name it: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
+		exit 1; \
+	fi
+	@$(PYTHON) -c '$(PYTHON_CHECK)' 2>/dev/null || { \
+		echo "error: PYTHON=$(PYTHON) is not Python 3.11 or newer with its venv module:" \
+			"$$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>&1)" >&2; \
+		exit 1; }
+	@echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) -c 'import platform; print(platform.python_version())'))"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
@@ -17,8 +33,16 @@ $(STAMP): $(PY) setup.cfg setup.py pyproject.toml tests/testplugin/setup.cfg tes
 
 install: $(STAMP)
 
+# make demo: the whole flow; on a terminal it leaves pretix running (DEMO_KEEP=0 stops it, DEMO_KEEP=1 keeps it
+# without a terminal too). demo-serve starts the demo's pretix again with its data; demo-stop stops it.
 demo: $(STAMP)
 	$(PY) demo/run.py $(DEMO_ARGS)
+
+demo-serve: $(STAMP)
+	$(PY) demo/run.py --serve $(DEMO_ARGS)
+
+demo-stop:
+	@if [ -x $(PY) ]; then $(PY) demo/run.py --stop; else echo "no demo server is running"; fi
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -35,4 +59,5 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
+	@if [ -x $(PY) ]; then $(PY) demo/run.py --stop; fi
 	rm -rf $(VENV) .demo build dist *.egg-info

@@ -1,14 +1,26 @@
 """``make demo``: a throw-away pretix with a finished event, shredded over HTTP by ``pretix-shredder run``.
 
 Steps: write ``.demo/pretix.cfg`` (SQLite, no Redis, no Celery: pretix runs its tasks inside the request), migrate,
-seed a few hundred orders (``demo/seed.py``), start ``pretix runserver`` on a free port, count the personal data
-through the REST API, export + download + verify + shred it with the CLI, list the zip, count again, stop the server.
+seed a few hundred orders (``demo/seed.py``), run pretix's periodic tasks once, start ``pretix runserver`` on a free
+port, count the personal data through the REST API, export + download + verify + shred it with the CLI, list the zip,
+count again. Then it leaves pretix running in the background and ends with its URL, login, password, the plugin's
+page and how to stop it.
 
-    python demo/run.py [--orders 300] [--port 8123] [--shredder order_emails ...] [--keep]
+    python demo/run.py [--orders 300] [--port 8123] [--shredder order_emails ...] [--keep | --no-keep]
+    python demo/run.py --serve [--port 8123]     # make demo-serve: start the demo's pretix again (no new data)
+    python demo/run.py --stop                    # make demo-stop
 
-``--keep`` (or ``DEMO_KEEP=1``) leaves the server running and prints its URL, login and API token. Everything lives
-in ``.demo/`` (``make clean`` removes it); running the demo again reuses the database and recreates the event.
-Standard library only: pretix runs in subprocesses of this interpreter (the virtualenv's Python).
+Keeping the server: by default only when standard output is a terminal and ``CI`` is not set, so that a script or
+CI job running ``make demo`` is never left with a server it did not ask for (it ends with ``make demo-serve`` instead);
+``--keep`` / ``DEMO_KEEP=1`` and ``--no-keep`` / ``DEMO_KEEP=0`` decide explicitly. A kept server runs in its own
+session, detached from the terminal; its pid is in ``.demo/server.pid``, ``make demo-stop`` stops it, and running
+the demo or ``--serve`` again replaces it.
+
+pretix runs with ``DJANGO_SETTINGS_MODULE=demo.settings`` (``demo/settings.py``): mail goes to files in
+``.demo/data/mail/`` instead of a non-existent SMTP server, and a file cache lets the server see that the periodic
+tasks ran. The test-only shredder plugin is excluded (``plugins_exclude``), although it is installed in ``.venv``.
+Everything lives in ``.demo/`` (``make clean`` removes it); running the demo again reuses the database and recreates
+the event. Standard library only: pretix runs in subprocesses of this interpreter (the virtualenv's Python).
 """
 
 import argparse
@@ -32,15 +44,21 @@ CONFIG = DEMO_DIR / "pretix.cfg"
 DATA_DIR = DEMO_DIR / "data"
 SERVER_LOG = DEMO_DIR / "server.log"
 PID_FILE = DEMO_DIR / "server.pid"
+INFO_FILE = DEMO_DIR / "demo.json"  # what --serve needs to print the banner: slugs and the demo's API token
 EXPORT = DEMO_DIR / "export.zip"
 SEED_SCRIPT = ROOT / "demo" / "seed.py"
 
 ORGANIZER, EVENT = "demo", "shredder-demo"
 ADMIN_LOGIN = ("admin@localhost", "admin")  # created by pretix's own migrations
 DEFAULT_SHREDDERS = ("order_emails", "attendee_info", "question_answers")
+TEST_PLUGIN = "pretix_shredder_testplugin"  # installed in .venv for the tests; never part of the demo
+PLUGIN_PAGE = "/control/event/{organizer}/{event}/shredder-api/"
+# pretix's update check would call pretix.eu from a throw-away instance
+PERIODIC_EXCLUDE = "pretix.base.services.update_check.run_update_check"
 
 MIGRATE_TIMEOUT = 900  # pretix has 300+ migrations: 70-120 s on SQLite for a fresh database, 5 s afterwards
 SEED_TIMEOUT = 300
+PERIODIC_TIMEOUT = 300
 SERVER_START_TIMEOUT = 120
 CLI_TIMEOUT = 600
 HTTP_TIMEOUT = 60
@@ -88,18 +106,21 @@ def write_config(port):
         f"datadir={DATA_DIR}\n"
         "currency=EUR\n"
         "ecb_rates=false\n"
+        f"plugins_exclude={TEST_PLUGIN}\n"
         "\n[django]\n"
         "# runserver would switch debug on, and with it pretix's Vite dev mode: it spawns 'npm run dev:control'.\n"
         "debug=false\n"
         "\n[database]\n"
         "backend=sqlite3\n"
         "\n[mail]\n"
+        "# demo/settings.py writes mails to files in data/mail/ (no SMTP server needed)\n"
         "from=demo@localhost\n"
     )
 
 
 def pretix_env():
-    env = dict(os.environ, PRETIX_CONFIG_FILE=str(CONFIG), DJANGO_SETTINGS_MODULE="pretix.settings")
+    env = dict(os.environ, PRETIX_CONFIG_FILE=str(CONFIG), DJANGO_SETTINGS_MODULE="demo.settings")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["PYTHONUNBUFFERED"] = "1"
     for name in ("PRETIX_URL", "PRETIX_TOKEN", "PRETIX_ORGANIZER", "PRETIX_EVENT"):
         env.pop(name, None)  # the CLI gets ours, not the caller's
@@ -127,7 +148,7 @@ def migrate():
 
 def seed(orders):
     args = [sys.executable, str(SEED_SCRIPT), "--organizer", ORGANIZER, "--event", EVENT, "--orders", str(orders)]
-    args += ["--member", ADMIN_LOGIN[0]]
+    args += ["--member", ADMIN_LOGIN[0], "--members-keep-password"]
     log = DEMO_DIR / "seed.log"
     with open(log, "w") as err:
         try:
@@ -146,26 +167,37 @@ def seed(orders):
     return info
 
 
+def run_periodic():
+    """pretix's cron job, once: its housekeeping runs, and the control panel shows no "cronjob" warning."""
+    started = time.monotonic()
+    args = [sys.executable, "-m", "pretix", "runperiodic", "--exclude", PERIODIC_EXCLUDE]
+    run_logged(args, DEMO_DIR / "runperiodic.log", PERIODIC_TIMEOUT, "runperiodic")
+    note(f"periodic tasks ran once ({time.monotonic() - started:.0f} s; log: .demo/runperiodic.log)")
+
+
 # --- the server -------------------------------------------------------------------------------------------------
 
 
 def stop_leftover_server():
-    """A server kept by an earlier ``--keep`` run uses the same SQLite file: stop it, if it really is that server."""
+    """A server kept by an earlier run uses the same SQLite file: stop it, if it really is that server (its
+    environment names our config). True if one was stopped."""
     try:
         pid = int(PID_FILE.read_text().split()[0])
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except (OSError, ValueError, IndexError):
         PID_FILE.unlink(missing_ok=True)
-        return
-    if f"PRETIX_CONFIG_FILE={CONFIG}".encode() in environ:
-        note(f"stopping the demo server left running by an earlier run (pid {pid})")
+        return False
+    ours = f"PRETIX_CONFIG_FILE={CONFIG}".encode() in environ
+    if ours:
+        note(f"stopping the demo's pretix (pid {pid})")
         stop_pid(pid)
     PID_FILE.unlink(missing_ok=True)
+    return ours
 
 
 def start_server(port):
     log = open(SERVER_LOG, "w")  # handed to the child, closed below
-    # --insecure: serve static files without debug mode, for the control panel with DEMO_KEEP=1
+    # --insecure: serve static files without debug mode, for the control panel
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pretix", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
@@ -334,34 +366,50 @@ def show_export(path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--serve", action="store_true", help="start the demo's pretix again, with its data (no new run)")
+    mode.add_argument("--stop", action="store_true", help="stop the demo's pretix")
     parser.add_argument("--orders", type=int, default=300, help="orders to seed (default: 300)")
     parser.add_argument("--port", type=int, default=0, help="port for pretix (default: a free one)")
     parser.add_argument(
         "--shredder", action="append", help=f"shredders to run (default: {' '.join(DEFAULT_SHREDDERS)})"
     )
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        default=os.environ.get("DEMO_KEEP", "") not in ("", "0"),
-        help="leave the server running afterwards (also: DEMO_KEEP=1)",
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--keep", dest="keep", action="store_true", default=None, help="leave pretix running afterwards (DEMO_KEEP=1)"
     )
-    return parser.parse_args(argv)
+    keep.add_argument("--no-keep", dest="keep", action="store_false", help="stop pretix at the end (DEMO_KEEP=0)")
+    args = parser.parse_args(argv)
+    if args.keep is None:
+        args.keep = keep_by_default(os.environ, sys.stdout.isatty())
+    return args
+
+
+def keep_by_default(environ, on_terminal):
+    """DEMO_KEEP decides if set; otherwise keep the server for a person at a terminal, never for CI or a script."""
+    value = environ.get("DEMO_KEEP", "").strip()
+    if value:
+        return value not in ("0", "no", "false")
+    return on_terminal and not environ.get("CI")
 
 
 def demo(args, started):
-    total = 7
+    total = 8
     port = args.port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     step(1, total, f"A pretix instance in .demo/: SQLite, no Redis, no Celery (tasks run in the request), {base_url}")
     DEMO_DIR.mkdir(exist_ok=True)
     stop_leftover_server()
     write_config(port)
-    note(f"config: {CONFIG.relative_to(ROOT)}")
+    note(f"config: {CONFIG.relative_to(ROOT)}; mail goes to files in {_relative(str(DATA_DIR / 'mail'))}/")
     step(2, total, "Database migrations (the first run takes one to two minutes)")
     migrate()
     step(3, total, f"Seeding a finished, offline event with {args.orders} orders")
     info = seed(args.orders)
-    step(4, total, "Starting pretix")
+    save_info(info)
+    step(4, total, "pretix's periodic tasks, once (what its cron job runs)")
+    run_periodic()
+    step(5, total, "Starting pretix")
     proc = start_server(port)
     try:
         wait_until_up(proc, base_url, info["token"])
@@ -374,33 +422,88 @@ def demo(args, started):
 
 
 def shred_over_http(args, base_url, token, total):
-    step(5, total, "Personal data before, as the REST API shows it")
+    step(6, total, "Personal data before, as the REST API shows it")
     print_counts(count_personal_data(base_url, token))
-    step(6, total, "pretix-shredder run: export, download, verify, shred, wait")
+    step(7, total, "pretix-shredder run: export, download, verify, shred, wait")
     run_cli(base_url, token, args.shredder or list(DEFAULT_SHREDDERS))
     print(flush=True)
     note(f"the export, {EXPORT.relative_to(ROOT)}:")
     show_export(EXPORT)
-    step(7, total, "Personal data after")
+    step(8, total, "Personal data after")
     print_counts(count_personal_data(base_url, token))
+
+
+def save_info(info):
+    """What ``--serve`` needs later. The token is the throw-away demo instance's, printed at the end anyway."""
+    keys = ("organizer", "event", "token", "team")
+    INFO_FILE.write_text(json.dumps({k: info[k] for k in keys if k in info}, indent=2) + "\n")
+
+
+def load_info():
+    try:
+        info = json.loads(INFO_FILE.read_text())
+        database_there = (DATA_DIR / "db.sqlite3").exists()
+    except (OSError, ValueError):
+        info, database_there = None, False
+    if not info or not database_there:
+        raise DemoError("there is no demo to serve yet: run 'make demo' first")
+    return info
+
+
+def banner(proc, base_url, info):
+    """The end of the demo: where to look, how to log in, how to try the CLI, how to stop."""
+    page = PLUGIN_PAGE.format(organizer=info["organizer"], event=info["event"])
+    env = (
+        f"PRETIX_URL={base_url} PRETIX_TOKEN={info['token']} "
+        f"PRETIX_ORGANIZER={info['organizer']} PRETIX_EVENT={info['event']}"
+    )
+    lines = [
+        f"pretix keeps running at {base_url}/ (pid {proc.pid}, log .demo/server.log, mails .demo/data/mail/)",
+        "",
+        f"  log in         {base_url}/control/login",
+        f"                 e-mail {ADMIN_LOGIN[0]}   password {ADMIN_LOGIN[1]}",
+        f"  the plugin     {base_url}{page}",
+        f'                 (event "{info["event"]}" -> "Data shredder" in the navigation; needs "view orders")',
+        f"  the CLI        export {env}",
+        f"                 {cli_shown()} list",
+        "  stop it        make demo-stop      (start it again: make demo-serve; a new run: make demo)",
+    ]
+    return "\n".join(lines)
 
 
 def farewell(proc, base_url, info, keep, started):
     elapsed = time.monotonic() - started
     if not keep:
         stop_server(proc)
-        print(f"\nDemo finished in {elapsed:.0f} s; server stopped. Keep it running with: DEMO_KEEP=1 make demo")
+        print(
+            f"\nDemo finished in {elapsed:.0f} s; pretix stopped (no terminal, or DEMO_KEEP=0).\n"
+            "To look around in the control panel, start it again with its data: make demo-serve"
+        )
         return
-    print(
-        f"\nDemo finished in {elapsed:.0f} s. pretix keeps running (pid {proc.pid}):\n"
-        f"  control panel  {base_url}/control/  (login {ADMIN_LOGIN[0]} / {ADMIN_LOGIN[1]})\n"
-        f"  API token      {info['token']}\n"
-        f"  try            export PRETIX_URL={base_url} PRETIX_TOKEN={info['token']} "
-        f"PRETIX_ORGANIZER={ORGANIZER} PRETIX_EVENT={EVENT}\n"
-        f"                 {cli_shown()} list\n"
-        f"  re-seed        PRETIX_CONFIG_FILE={_relative(str(CONFIG))} {_relative(sys.executable)} demo/seed.py\n"
-        f"  stop           kill {proc.pid}   (or run the demo again)"
-    )
+    print(f"\nDemo finished in {elapsed:.0f} s. {banner(proc, base_url, info)}")
+
+
+def serve(args):
+    """``make demo-serve``: the demo's pretix with the data the last ``make demo`` left, in the background."""
+    info = load_info()
+    stop_leftover_server()
+    port = args.port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    write_config(port)
+    run_periodic()
+    proc = start_server(port)
+    try:
+        wait_until_up(proc, base_url, info["token"])
+    except BaseException:
+        stop_server(proc)
+        raise
+    print(banner(proc, base_url, info))
+
+
+def stop():
+    """``make demo-stop``."""
+    if not stop_leftover_server():
+        print("no demo server is running")
 
 
 def _interrupt(signum, frame):
@@ -413,6 +516,12 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
+        if args.stop:
+            stop()
+            return 0
+        if args.serve:
+            serve(args)
+            return 0
         proc, base_url, info = demo(args, started)
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)

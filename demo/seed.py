@@ -39,7 +39,7 @@ from decimal import Decimal
 
 SEED_MARKER = "pretix_shredder_api_demo_seed"  # event setting set on every event this module creates
 TEAM_NAME = "Shredder demo"
-TOKEN_NAME = "shredder-demo"
+TOKEN_NAME = "pretix-shredder CLI (demo)"
 BATCH_SIZE = 2000
 DEFAULT_PLUGINS = "pretix.plugins.banktransfer,pretix.plugins.ticketoutputpdf,pretix.plugins.sendmail"
 PLUGIN_MODULE = "pretix_shredder_api"
@@ -570,6 +570,11 @@ def _parse_args(argv):
     parser.add_argument("--no-log-entries", action="store_true", help="do not write order log entries")
     parser.add_argument("--if-exists", choices=("recreate", "reuse", "error"), default="recreate")
     parser.add_argument("--member", action="append", default=[], help="e-mail of a user to add to the team")
+    parser.add_argument(
+        "--members-keep-password",
+        action="store_true",
+        help="the --member users may log in without changing their password first (the demo's admin / admin)",
+    )
     parser.add_argument("--random-seed", type=int, default=None, help="repeatable names and answers")
     return parser.parse_args(argv)
 
@@ -604,6 +609,10 @@ def main(argv=None):
     except SeedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.members_keep_password:
+        from pretix.base.models import User
+
+        User.objects.filter(email__in=args.member).update(needs_password_change=False)
     print(json.dumps(info, indent=2))
     return 0
 

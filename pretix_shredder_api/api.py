@@ -1,7 +1,9 @@
 """The shredder API viewset: parse, authorise, ask ``jobs``, and turn a job's state into the documented answer."""
 
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from pretix.api.auth.permission import EventPermission
 from pretix.base.models import Device
 from rest_framework import status as http
@@ -13,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from . import jobs
-from .downloads import file_response
+from .downloads import DownloadNegotiation, file_response
 from .models import JobState
 from .serializers import (
     ExportRequestSerializer,
@@ -123,7 +125,13 @@ class ShredderViewSet(viewsets.GenericViewSet):
             status=http.HTTP_202_ACCEPTED,
         )
 
-    @action(detail=False, methods=["GET"], url_path=f"download/{JOB_URL}", url_name="download")
+    @action(
+        detail=False,
+        methods=["GET"],
+        url_path=f"download/{JOB_URL}",
+        url_name="download",
+        content_negotiation_class=DownloadNegotiation,
+    )
     def download(self, request, *args, **kwargs):
         try:
             job = self._job()
@@ -159,13 +167,28 @@ class ShredderViewSet(viewsets.GenericViewSet):
             return Response(progress_body(view, with_steps=True), status=http.HTTP_409_CONFLICT)
         if view.state == JobState.FAILED:
             return Response(failed_body(view.message), status=http.HTTP_417_EXPECTATION_FAILED)
-        return Response(ok_body(), status=http.HTTP_200_OK)
+        response = Response(ok_body(), status=http.HTTP_200_OK)
+        if job.shred_finished:  # when the data went: clients can say "shredded (2026-12-03 06:39)"
+            response["Last-Modified"] = http_date(job.shred_finished.timestamp())
+        return response
 
 
-def unmatched(request, rest: str = "", **kwargs) -> JsonResponse:
+@csrf_exempt
+def unmatched(request, rest: str | None = "", **kwargs) -> HttpResponse:
     """Paths under ``…/shredders/`` that no route matches (an id with ``%2F``, a missing or extra segment) answer
     the API's JSON instead of pretix's HTML 404: 410 gone under ``status/`` (as the status URL answers an id it does
-    not know), 404 elsewhere. Routed after pretix's API, so it only sees what the router refused."""
+    not know), 404 elsewhere. Routed after pretix's API, so it only sees what the router refused.
+
+    The same answer for every method: like DRF's views it is exempt from Django's CSRF check (which would answer a
+    POST with pretix's HTML "Verification failed" page). It changes nothing and reads no credentials, so there is
+    nothing to protect. ``…/shredders`` itself (``rest`` None) is redirected to ``…/shredders/`` for GET and HEAD,
+    as Django's ``APPEND_SLASH`` does for every API path; other methods get the JSON 404."""
+    if rest is None:
+        if request.method in ("GET", "HEAD"):
+            path = request.get_full_path()
+            base, sep, query = path.partition("?")
+            return HttpResponsePermanentRedirect(base + "/" + sep + query)
+        rest = ""
     if rest.startswith("status/"):
         return JsonResponse(gone_body(MSG_UNKNOWN_PROCESS), status=http.HTTP_410_GONE)
     return JsonResponse({"detail": str(NotFound.default_detail)}, status=http.HTTP_404_NOT_FOUND)

@@ -1,12 +1,72 @@
-"""Serving an export file: streamed in chunks, with its SHA-256 as ETag and Repr-Digest, and single byte ranges."""
+"""Serving an export file: streamed in chunks, with its SHA-256 as ETag and Repr-Digest, and single byte ranges;
+content negotiation for the one representation there is."""
 
 import base64
 import re
 
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 
 CHUNK = 64 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+ZIP = "application/zip"
+JSON = "application/json"
+
+
+def _media_ranges(header: str):
+    """``(type, subtype, q)`` of each media range in an Accept header; malformed entries are skipped."""
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        main, slash, sub = media.lower().partition("/")
+        if not slash or not main or not sub:
+            continue
+        q = 1.0
+        for param in params:
+            name, _eq, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        yield main, sub, q
+
+
+def quality(header: str, media_type: str) -> float:
+    """How acceptable ``media_type`` is by an Accept header (RFC 9110, 12.5.1): the q of the most specific media
+    range that matches it (``type/subtype`` over ``type/*`` over ``*/*``), 0 if none does, 1 without the header."""
+    if not header or not header.strip():
+        return 1.0
+    main, sub = media_type.split("/")
+    best_specificity, best_q = -1, 0.0
+    for r_main, r_sub, q in _media_ranges(header):
+        if (r_main, r_sub) == (main, sub):
+            specificity = 2
+        elif (r_main, r_sub) == (main, "*"):
+            specificity = 1
+        elif (r_main, r_sub) == ("*", "*"):
+            specificity = 0
+        else:
+            continue
+        if specificity > best_specificity:
+            best_specificity, best_q = specificity, q
+    return best_q
+
+
+class DownloadNegotiation(DefaultContentNegotiation):
+    """The download URL's one representation is the zip; its refusals (409, 410, 404) are JSON, the API's error
+    format. Acceptable is any Accept header that admits the zip (``application/zip``, ``application/*``, ``*/*``,
+    or none at all) – or JSON: clients that send ``Accept: application/json`` on every request got the file from
+    pretix's built-in API and keep getting it (RFC 9110 lets a server disregard Accept rather than refuse). Anything
+    else is 406, in JSON. Every answer is rendered by the API's JSON renderer; the zip bypasses it."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        header = request.headers.get("Accept", "")
+        if quality(header, ZIP) <= 0 and quality(header, JSON) <= 0:
+            raise NotAcceptable()
+        return renderers[0], renderers[0].media_type
 
 
 def _chunks(fieldfile, start: int, length: int):

@@ -33,4 +33,5 @@ urlpatterns = [
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),
+    re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders$", unmatched, {"rest": None}, name="api-unmatched-root"),
 ]

@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from .helpers import job_url, start_export
+from .helpers import fresh, job_url, set_state, start_export
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +83,46 @@ def test_if_range_with_another_etag_gets_the_whole_file(client, job, full):
     assert changed.status_code == 200
     same = client.get(job_url(job, "download"), HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=resp["ETag"])
     assert same.status_code == 206
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "application/zip",
+        "application/*",
+        "*/*",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # a browser
+        "application/json",  # clients that send it on every request got the file from the built-in API too
+        "text/plain, application/ZIP; q=0.5",
+        "",
+    ],
+)
+def test_any_accept_that_admits_the_zip_gets_it(client, job, full, accept):
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    resp = client.get(job_url(job, "download"), **headers)
+    assert (resp.status_code, resp["Content-Type"]) == (200, "application/zip")
+    assert b"".join(resp.streaming_content) == full[0]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/html",
+        "image/png, text/*",
+        "application/zip;q=0",
+        "*/*;q=0",
+        "*/*, application/zip;q=0, application/json;q=0",
+    ],
+)
+def test_an_accept_that_admits_neither_the_zip_nor_json_is_a_json_406(client, job, accept):
+    resp = client.get(job_url(job, "download"), HTTP_ACCEPT=accept)
+    assert (resp.status_code, resp["Content-Type"]) == (406, "application/json")
+    assert resp.json() == {"detail": "Could not satisfy the request Accept header."}
+
+
+def test_a_running_export_answers_its_409_in_json_to_a_client_that_asks_for_the_zip(client, job):
+    set_state(job, export_state="running", export_progress=40, export_heartbeat=fresh())
+    resp = client.get(job_url(job, "download"), HTTP_ACCEPT="application/zip")
+    assert (resp.status_code, resp["Content-Type"]) == (409, "application/json")
+    assert resp.json() == {"status": "running", "percentage": 40}

@@ -82,3 +82,53 @@ def test_the_catch_all_does_not_shadow_the_routes(client, base_url, orders):
     assert client.get(base_url).status_code == 200
     assert client.get(base_url + "order_emails/").status_code == 200
     assert client.post(base_url + "export/", {"shredders": ["order_emails"]}, format="json").status_code == 202
+
+
+def csrf_checking(client):
+    """The test client with Django's CSRF checks on, as pretix's real server has them."""
+    client.handler.enforce_csrf_checks = True
+    return client
+
+
+UNMATCHED = [
+    ("export", 404),  # the trailing slash missing
+    ("shred/a/b", 404),
+    ("download/..%2F..%2F/b/", 404),  # an id with ../ in it
+    ("order_emails/more/", 404),
+    ("status/a/", 410),
+    ("status/..%2Fb/c/", 410),
+]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("tail,code", UNMATCHED)
+def test_every_method_on_an_unmatched_path_gets_the_json_a_get_gets(client, base_url, orders, method, tail, code):
+    client = csrf_checking(client)
+    expected = client.get(base_url + tail)
+    resp = getattr(client, method)(base_url + tail, {"shredders": ["order_emails"]}, format="json")
+    assert (resp.status_code, resp["Content-Type"]) == (code, "application/json")
+    assert resp.json() == expected.json()
+
+
+def test_a_session_post_to_an_unmatched_path_is_json_too(session_client, base_url, orders):
+    resp = csrf_checking(session_client).post(base_url + "export", {}, format="json")
+    assert (resp.status_code, resp.json()) == (404, {"detail": "Not found."})
+
+
+def test_a_post_to_a_route_that_only_answers_get_is_a_json_405(client, base_url, orders):
+    resp = csrf_checking(client).post(base_url + "status/a/b/")
+    assert (resp.status_code, resp["Content-Type"]) == (405, "application/json")
+    assert resp.json() == {"detail": 'Method "POST" not allowed.'}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_the_prefix_without_its_slash_is_json_for_every_method_but_get(client, base_url, orders, method):
+    resp = getattr(csrf_checking(client), method)(base_url.rstrip("/"), {"shredders": ["order_emails"]}, format="json")
+    assert (resp.status_code, resp["Content-Type"]) == (404, "application/json")
+    assert resp.json() == {"detail": "Not found."}
+
+
+def test_a_get_of_the_prefix_without_its_slash_is_redirected_to_it(client, base_url, orders):
+    resp = client.get(base_url.rstrip("/") + "?page=1")
+    assert (resp.status_code, resp["Location"]) == (301, base_url + "?page=1")
+    assert client.get(resp["Location"]).status_code == 200

@@ -94,3 +94,14 @@ def test_retention_counts_from_the_shred_not_the_export(client, job):
         assert client.get(status_url).status_code == 200
     with freeze_time(now() + timedelta(days=31)):
         assert jobs.cleanup() == 1
+
+
+def test_success_says_when_the_shred_finished_in_last_modified(client, job):
+    with freeze_time("2026-12-03 06:39:12"):
+        status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    with freeze_time("2026-12-05 10:00:00"):
+        resp = client.get(status_url)
+    assert (resp.status_code, resp.json()) == (200, {"status": "ok", "message": "OK"})
+    assert resp["Last-Modified"] == "Thu, 03 Dec 2026 06:39:12 GMT"
+    job.refresh_from_db()
+    assert job.shred_finished.isoformat() == "2026-12-03T06:39:12+00:00"

@@ -10,6 +10,7 @@ from pretix_shredder_api.client.http import error_for
 from pretix_shredder_api.client.polling import Pending
 from pretix_shredder_api.client.progress import StatusReporter
 from pretix_shredder_api.client.verify import ExportInfo, read_export
+from pretix_shredder_api.client.wording import finished_at, when
 
 SHRED_ERRORS = {
     400: "rejected by the server",
@@ -137,7 +138,8 @@ def wait_for_shred(ctx, session, status_url: str) -> dict:
             if r.status != 200:
                 raise error_for(r, "Shredding", STATUS_ERRORS)
             body = r.json()
-            return body if isinstance(body, dict) else {}
+            body = body if isinstance(body, dict) else {}
+            return {**body, "finished": finished_at(r.headers)}
 
     return ctx.poller.wait(step, "the shred", on_pending=StatusReporter(ctx.console, "shred"), retry_errors=True)
 
@@ -153,18 +155,24 @@ def shred(ctx, target: Target, *, yes: bool, confirm_code: str | None) -> dict:
         target.state.status = status_url
         statefile.save(target.state, target.state_path)
     body = wait_for_shred(ctx, session, status_url)
+    finished = body.get("finished") or statefile.now_iso()
     if target.state:
-        target.state.shredded = statefile.now_iso()
+        target.state.shredded = finished
         statefile.save(target.state, target.state_path)
-    return {"status_url": status_url, "status": body.get("status", "ok"), "message": body.get("message", "")}
+    return {
+        "status_url": status_url,
+        "status": body.get("status", "ok"),
+        "message": body.get("message", ""),
+        "finished": finished,
+    }
 
 
-def print_shred(ctx, result: dict) -> None:
+def print_shred(ctx, result: dict, already: bool = False) -> None:
     if ctx.json:
         ctx.console.json(result)
     else:
-        message = f" ({result['message']})" if result["message"] else ""
-        ctx.console.out(f"Shredded: {result['status']}{message}")
+        stamp = when(result.get("finished"))
+        ctx.console.out(("Already shredded" if already else "Shredded") + (f" ({stamp})" if stamp else ""))
         ctx.console.out(f"Status URL: {result['status_url']}")
 
 
@@ -176,7 +184,8 @@ def shred_command(ctx, args) -> int:
         target = target_from_state(Path(args.state))
         if target.state.shredded:
             message = f"already shredded at {target.state.shredded}"
-            print_shred(ctx, {"status_url": target.state.status, "status": "ok", "message": message})
+            result = {"status_url": target.state.status, "status": "ok", "message": message}
+            print_shred(ctx, {**result, "finished": target.state.shredded}, already=True)
             return ExitCode.OK
     else:
         target = target_from_url(args.shred_url, args.export_file)

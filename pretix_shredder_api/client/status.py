@@ -2,7 +2,7 @@
 
 from pretix_shredder_api.client.errors import HTTP_STATUS_EXIT_CODES, ExitCode
 from pretix_shredder_api.client.http import error_for
-from pretix_shredder_api.client.progress import describe_pending, human_size
+from pretix_shredder_api.client.wording import finished_at, kind_of, state_words
 
 STATE_STATUSES = (200, 409, 410, 417)  # answers that describe the job; anything else is an error
 
@@ -12,10 +12,10 @@ def fetch_status(session, url: str) -> dict:
     with session.request("GET", url) as r:
         if r.status not in STATE_STATUSES:
             raise error_for(r, "Status")
-        result = {"url": r.url, "http_status": r.status}
+        result = {"url": r.url, "http_status": r.status, "kind": kind_of(r.url)}
         if r.status == 200 and r.headers.get_content_type() != "application/json":
             size = r.content_length
-            result.update(status="ready", message="the export file is ready for download", size=size)
+            result.update(kind="export", status="ready", message="the export file is ready for download", size=size)
             return result
         body = r.json()
         body = body if isinstance(body, dict) else {}
@@ -26,18 +26,11 @@ def fetch_status(session, url: str) -> dict:
         for key in ("percentage", "steps"):
             if key in body:
                 result[key] = body[key]
+        if result["kind"] is None:
+            result["kind"] = "shred" if "steps" in body or r.status == 417 else None
+        if r.status == 200:
+            result["finished"] = finished_at(r.headers)
         return result
-
-
-def status_text(result: dict) -> str:
-    if result["http_status"] == 409:
-        return describe_pending(result)
-    text = result["status"]
-    if result.get("message"):
-        text += f": {result['message']}"
-    if result.get("size") is not None:
-        text += f" ({human_size(result['size'])})"
-    return text
 
 
 def status_command(ctx, args) -> int:
@@ -46,5 +39,5 @@ def status_command(ctx, args) -> int:
     if ctx.json:
         ctx.console.json(result)
     else:
-        ctx.console.out(status_text(result))
+        ctx.console.out(state_words(result))
     return ExitCode.OK if result["http_status"] == 200 else HTTP_STATUS_EXIT_CODES[result["http_status"]]

@@ -89,6 +89,7 @@ class FakePretix:
     shred_pending: int = 0
     shred_post_seconds: float = 0  # how long POST shred takes (a server without Celery shreds inside the request)
     shred_result: tuple = (200, {"status": "ok", "message": "OK"})
+    shred_finished: str | None = "Thu, 03 Dec 2026 06:39:12 GMT"  # Last-Modified of the 200 status answer
     redirect_to: str | None = None  # answer every request with a 302 there
     requests: list = field(default_factory=list)
     shredders_requested: list = field(default_factory=list)
@@ -241,7 +242,9 @@ class Handler(BaseHTTPRequestHandler):
             fake.shred_pending -= 1
             steps = [{"label": "Answers to questions", "done": False}]
             return self._send(409, {"status": "running", "percentage": 50, "steps": steps})
-        return self._send(*fake.shred_result)
+        status, body = fake.shred_result
+        headers = {"Last-Modified": fake.shred_finished} if status == 200 and fake.shred_finished else {}
+        return self._send(status, body, headers)
 
 
 class QuietServer(ThreadingHTTPServer):

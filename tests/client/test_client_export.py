@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_list_follows_pagination(cli, fake):
     result = cli("list")
@@ -90,19 +92,39 @@ def test_status_of_a_download_url_does_not_download(cli, fake):
     assert result.json["status"] == "ready" and result.json["size"] == 5_000_000
 
 
-def test_status_reports_each_state_with_its_exit_code(cli, fake):
+def test_status_reports_each_state_in_words_with_its_exit_code(cli, fake):
     status_url = f"{fake.prefix()}status/{fake.job}/"  # relative URLs are joined onto --url
     fake.shred_pending = 1
     running = cli("status", status_url)
-    assert (running.code, running.out.strip()) == (6, "running 50% - Answers to questions")
+    assert (running.code, running.out.strip()) == (6, "shred running 50% - Answers to questions")
     done = cli("status", status_url)
-    assert (done.code, done.out.strip()) == (0, "ok: OK")
+    assert (done.code, done.out.strip()) == (0, "shredded (2026-12-03 06:39 UTC)")
+    assert cli("status", status_url, "--json").json["finished"] == "2026-12-03T06:39:12+00:00"
+    fake.shred_finished = None  # a server that does not say when
+    assert cli("status", status_url).out.strip() == "shredded"
     fake.shred_result = (417, {"status": "failed", "message": "Database on fire."})
+    failed = cli("status", status_url)
+    assert (failed.code, failed.out.strip()) == (8, "shred failed: Database on fire.")
     failed = cli("status", status_url, "--json")
-    assert failed.code == 8
     assert failed.json["status"] == "failed" and failed.json["message"] == "Database on fire."
     gone = cli("status", f"{fake.prefix()}status/unknown/job/")
-    assert (gone.code, gone.out.strip()) == (7, "gone: Unknown job.")
+    assert (gone.code, gone.out.strip()) == (7, "unknown to the server: Unknown job.")
+
+
+@pytest.mark.parametrize(
+    "setup,code,text",
+    [
+        ({}, 0, "export ready (11 B)"),
+        ({"export_pending": 1}, 6, "export running 40%"),
+        ({"export_failed": True}, 7, "export failed: Export exploded."),
+    ],
+)
+def test_status_of_a_download_url_in_words(cli, fake, setup, code, text):
+    fake.zip_bytes = b"x" * 11
+    for name, value in setup.items():
+        setattr(fake, name, value)
+    result = cli("status", f"{fake.prefix()}download/{fake.job}/")
+    assert (result.code, result.out.strip()) == (code, text)
 
 
 def test_status_url_alone_is_enough_configuration(cli, fake):

@@ -21,10 +21,10 @@ def test_shred_with_state_sends_the_confirm_code_from_the_zip(cli, fake, exporte
     result = cli("shred", "--state", str(exported), "--yes")
     assert result.code == 0, result.err
     assert json.loads(shred_posts(fake)[0].body) == {"confirm_code": "CFM123"}
-    assert "Shredded: ok (OK)" in result.out
+    assert "Shredded (2026-12-03 06:39 UTC)" in result.out.splitlines()
     assert "Organizer: bigevents" in result.err and "Shredders: question_answers" in result.err
     state = json.loads(exported.read_text())
-    assert state["status"].endswith(f"status/{fake.job}/") and state["shredded"]
+    assert state["status"].endswith(f"status/{fake.job}/") and state["shredded"] == "2026-12-03T06:39:12+00:00"
 
 
 def test_a_second_shred_of_the_same_state_does_nothing(cli, fake, exported):
@@ -33,6 +33,8 @@ def test_a_second_shred_of_the_same_state_does_nothing(cli, fake, exported):
     assert result.code == 0
     assert result.json["message"].startswith("already shredded at")
     assert len(shred_posts(fake)) == 1
+    again = cli("shred", "--state", str(exported), "--yes")
+    assert again.out.splitlines()[0] == "Already shredded (2026-12-03 06:39 UTC)"
 
 
 def test_without_a_terminal_and_without_yes_nothing_happens(cli, fake, exported):
@@ -173,7 +175,7 @@ def test_run_does_everything(cli, fake, tmp_path):
 def test_run_with_terminal_confirmation(cli, fake):
     result = cli("run", "--shredder", "question_answers", "-o", "out.zip", tty=True, stdin="sampleconf\n")
     assert result.code == 0, result.err
-    assert "Export file:  out.zip" in result.out and "Shredded: ok (OK)" in result.out
+    assert "Export file:  out.zip" in result.out and "Shredded (2026-12-03 06:39 UTC)" in result.out
 
 
 def test_run_declined_keeps_the_export(cli, fake, tmp_path):
