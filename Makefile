@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
+MO := $(PO:.po=.mo)
 
 .PHONY: install demo test lint format bench clean
 
@@ -15,12 +17,16 @@ $(STAMP): $(PY) setup.cfg setup.py pyproject.toml tests/testplugin/setup.cfg tes
 	$(PY) -m pip install -q -e tests/testplugin
 	touch $(STAMP)
 
-install: $(STAMP)
+# The editable install reads the translations from the source tree: compile them there (not committed).
+$(MO): %.mo: %.po compile_catalogs.py $(STAMP)
+	$(PY) compile_catalogs.py
 
-demo: $(STAMP)
+install: $(STAMP) $(MO)
+
+demo: $(STAMP) $(MO)
 	$(PY) demo/run.py $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -35,4 +41,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .demo build dist *.egg-info
+	rm -rf $(VENV) .demo build dist *.egg-info test-artifacts $(MO)
