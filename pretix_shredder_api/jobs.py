@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.timezone import now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -512,9 +513,17 @@ def release_file(jobs_queryset) -> None:
 # Housekeeping
 
 
+def fail_dead_shreds() -> None:
+    """Record shreds whose worker stopped (or that queued too long) as failed, with the message the status URL
+    already reports - logged once like any failed shred - and give their files an expiry again."""
+    for job in ShredderJob.objects.filter(_dead("shred")):
+        with translation.override(job.locale):
+            shred_failed(job.pk, job.shred_attempt, str(shred_view(job).message))
+
+
 def cleanup() -> int:
-    """Release files of shreds that went stale, and delete job records (and files) past the retention period."""
-    release_file(ShredderJob.objects.filter(_dead("shred")))
+    """Fail shreds that went stale, and delete job records (and files) past the retention period."""
+    fail_dead_shreds()
 
     cutoff = now() - retention()
     alive_shreds = Q(shred_state__in=ACTIVE) & ~_dead("shred")

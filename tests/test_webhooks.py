@@ -168,3 +168,33 @@ def test_webhooks_limited_to_other_events_are_not_called(
         with django_capture_on_commit_callbacks(execute=True):
             client.post(job_url(job, "shred"), format="json")
         assert r.received == []
+
+
+def test_a_stale_shred_is_delivered_as_failed_by_the_periodic_cleanup(
+    receiver, client, base_url, orders, event, django_capture_on_commit_callbacks
+):
+    from pretix.base.signals import periodic_task
+
+    from pretix_shredder_api import jobs
+
+    from .helpers import set_state
+
+    job = start_export(client, base_url)
+    set_state(job, shred_state="running", shred_attempt="a1", shred_heartbeat=now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        periodic_task.send(sender=None)
+        jobs.cleanup()  # a second run finds nothing more to report
+    job.refresh_from_db()
+    assert job.shred_state == "failed"
+    assert [without_volatile(p) for p in receiver.received] == [
+        {
+            "organizer": "bigevents",
+            "event": "sampleconf",
+            "action": "pretix_shredder_api.shred.failed",
+            "job": str(job.public_id),
+            "shredders": ["order_emails"],
+            "source": "api",
+            "message": "The data shredding stopped unexpectedly because the process working on it ended. "
+            "The export is still available: start the shred again to finish it.",
+        }
+    ]
