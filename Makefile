@@ -8,6 +8,8 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
+MO := $(PO:.po=.mo)
 
 .PHONY: install demo demo-serve demo-stop test lint format bench clean
 
@@ -31,20 +33,24 @@ $(STAMP): $(PY) setup.cfg setup.py pyproject.toml tests/testplugin/setup.cfg tes
 	$(PY) -m pip install -q -e tests/testplugin
 	touch $(STAMP)
 
-install: $(STAMP)
+# The editable install reads the translations from the source tree: compile them there (not committed).
+$(MO): %.mo: %.po compile_catalogs.py $(STAMP)
+	$(PY) compile_catalogs.py
+
+install: $(STAMP) $(MO)
 
 # make demo: the whole flow; on a terminal it leaves pretix running (DEMO_KEEP=0 stops it, DEMO_KEEP=1 keeps it
 # without a terminal too). demo-serve starts the demo's pretix again with its data; demo-stop stops it.
-demo: $(STAMP)
+demo: $(STAMP) $(MO)
 	$(PY) demo/run.py $(DEMO_ARGS)
 
-demo-serve: $(STAMP)
+demo-serve: $(STAMP) $(MO)
 	$(PY) demo/run.py --serve $(DEMO_ARGS)
 
 demo-stop:
 	@if [ -x $(PY) ]; then $(PY) demo/run.py --stop; else echo "no demo server is running"; fi
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -60,4 +66,4 @@ format: $(STAMP)
 
 clean:
 	@if [ -x $(PY) ]; then $(PY) demo/run.py --stop; fi
-	rm -rf $(VENV) .demo build dist *.egg-info
+	rm -rf $(VENV) .demo build dist *.egg-info test-artifacts $(MO)

@@ -27,3 +27,6 @@ class PluginApp(PluginConfig):
 
     def ready(self):
         from . import signals  # NOQA
+        from .webhooks import register_log_texts
+
+        register_log_texts()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.timezone import now
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,10 @@ from .models import JobState, ShredderJob
 logger = logging.getLogger(__name__)
 
 CONFIG_SECTION = "shredder_api"
+PLUGIN = "pretix_shredder_api"
+# Log action types of this plugin start with this; such entries never mean "the event changed after the export".
+OWN_ACTION_PREFIX = "pretix_shredder_api."
+ACTION_SHRED_FAILED = "pretix_shredder_api.shred.failed"
 ACTIVE = (JobState.WAITING, JobState.RUNNING)
 
 MSG_CHANGED = _("Something happened in your event after the export, please try again.")
@@ -63,7 +68,17 @@ def heartbeat_interval() -> float:
     return float(config_int("heartbeat_seconds", 15))
 
 
-def export_expiry() -> timedelta:
+def export_expiry(event) -> timedelta:
+    """How long an unshredded export stays downloadable: the event's setting where the plugin is switched on for it,
+    else ``[shredder_api] export_expiry_seconds`` from pretix.cfg (2 hours)."""
+    if plugin_enabled(event):
+        minutes = event.settings.get("shredder_api_export_lifetime_minutes", as_type=int)
+        if minutes:
+            return timedelta(minutes=minutes)
+    return config_export_expiry()
+
+
+def config_export_expiry() -> timedelta:
     return timedelta(seconds=config_int("export_expiry_seconds", 2 * 3600))
 
 
@@ -268,11 +283,14 @@ def check_event_constraints(event) -> None:
         raise ConstraintError(problem)
 
 
+def plugin_enabled(event) -> bool:
+    """The per-event policies (confirm code, export lifetime) apply where the plugin is switched on for the event."""
+    return PLUGIN in event.get_plugins()
+
+
 def confirm_code_required(event) -> bool:
     """The per-event policy; it applies where the plugin is switched on for the event."""
-    return "pretix_shredder_api" in event.get_plugins() and event.settings.get(
-        "shredder_api_require_confirm_code", as_type=bool
-    )
+    return plugin_enabled(event) and event.settings.get("shredder_api_require_confirm_code", as_type=bool)
 
 
 def check_confirm_code(job: ShredderJob, confirm_code) -> None:
@@ -285,9 +303,17 @@ def check_confirm_code(job: ShredderJob, confirm_code) -> None:
 
 
 def check_unchanged_since_export(job: ShredderJob) -> None:
-    """Refuse when anything but this plugin's own log entries was written on the event since the export."""
+    """Refuse when anything but this plugin's own log entries was written on the event since the export.
+
+    This plugin's own: logged on a job (export, shred, failure) or with one of its action types (a settings change:
+    the confirm-code policy or the export lifetime do not change the exported data)."""
     own = ContentType.objects.get_for_model(ShredderJob)
-    changed = job.event.logentry_set.filter(datetime__gte=job.exported_at).exclude(content_type=own).exists()
+    changed = (
+        job.event.logentry_set.filter(datetime__gte=job.exported_at)
+        .exclude(content_type=own)
+        .exclude(action_type__startswith=OWN_ACTION_PREFIX)
+        .exists()
+    )
     if changed:
         raise ShredError(MSG_CHANGED)
 
@@ -312,7 +338,7 @@ def start_export(event, identity: Identity, shredder_ids: list[str]) -> Shredder
     check_event_constraints(event)
     cf = CachedFile.objects.create(
         date=now(),
-        expires=now() + export_expiry(),
+        expires=now() + export_expiry(event),
         web_download=False,
         filename="",
         type="application/zip",
@@ -433,6 +459,21 @@ def log_shred(job: ShredderJob, action: str) -> None:
     job.log_action(action, data={"indexdata": index, "job": str(job.public_id)}, **identity_of_job(job).log_kwargs())
 
 
+def logged_shredders(logentry) -> list[str]:
+    """The shredder identifiers a shred log entry names (ours: ``shredders`` or ``indexdata``; pretix's:
+    ``indexdata``)."""
+    data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+    if "shredders" in data:
+        return list(data["shredders"])
+    return list((data.get("indexdata") or {}).get("shredders") or [])
+
+
+def logged_job_id(logentry):
+    """The job id (``public_id``) a log entry of this plugin names; None for pretix's own entries."""
+    data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+    return data.get("job")
+
+
 def shred_succeeded(job: ShredderJob, attempt: str, steps: list) -> None:
     """Mark the shred done, log it and delete the export file: the data is gone, so its download must be too."""
     with transaction.atomic():
@@ -446,28 +487,43 @@ def shred_succeeded(job: ShredderJob, attempt: str, steps: list) -> None:
 
 
 def shred_failed(job_id: int, attempt: str, message: str) -> None:
-    """Record the failure of this attempt; the export stays downloadable for another ``export_expiry``."""
+    """Record the failure of this attempt (and log it on the job); the export stays downloadable for another
+    ``export_expiry``."""
     with transaction.atomic():
         if ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt).update(
             shred_state=JobState.FAILED, shred_message=message, shred_finished=now()
         ):
+            job = ShredderJob.objects.select_related("event", "api_token", "oauth_application", "user").get(pk=job_id)
+            job.log_action(
+                ACTION_SHRED_FAILED,
+                data={"job": str(job.public_id), "shredders": job.shredders, "message": message},
+                **identity_of_job(job).log_kwargs(),
+            )
             release_file(ShredderJob.objects.filter(pk=job_id))
 
 
 def release_file(jobs_queryset) -> None:
-    """Give the held export files of these jobs an expiry again."""
-    CachedFile.objects.filter(pk__in=jobs_queryset.values("file_id"), expires__isnull=True).update(
-        expires=now() + export_expiry()
-    )
+    """Give the held export files of these jobs an expiry again (each its event's export lifetime)."""
+    held = jobs_queryset.filter(file__isnull=False, file__expires__isnull=True).select_related("event__organizer")
+    for job in held:
+        CachedFile.objects.filter(pk=job.file_id, expires__isnull=True).update(expires=now() + export_expiry(job.event))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Housekeeping
 
 
+def fail_dead_shreds() -> None:
+    """Record shreds whose worker stopped (or that queued too long) as failed, with the message the status URL
+    already reports - logged once like any failed shred - and give their files an expiry again."""
+    for job in ShredderJob.objects.filter(_dead("shred")):
+        with translation.override(job.locale):
+            shred_failed(job.pk, job.shred_attempt, str(shred_view(job).message))
+
+
 def cleanup() -> int:
-    """Release files of shreds that went stale, and delete job records (and files) past the retention period."""
-    release_file(ShredderJob.objects.filter(_dead("shred")))
+    """Fail shreds that went stale, and delete job records (and files) past the retention period."""
+    fail_dead_shreds()
 
     cutoff = now() - retention()
     alive_shreds = Q(shred_state__in=ACTIVE) & ~_dead("shred")

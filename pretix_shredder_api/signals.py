@@ -3,11 +3,10 @@
 import logging
 
 from django.dispatch import receiver
-from django.urls import resolve, reverse
-from django.utils.translation import gettext_lazy as _
+from pretix.api.signals import register_webhook_events
 from pretix.base.settings import settings_hierarkey
 from pretix.base.signals import periodic_task
-from pretix.control.signals import nav_event_settings
+from pretix.control.signals import nav_event, nav_event_settings, nav_organizer
 from pretix.helpers.periodic import minimum_interval
 
 logger = logging.getLogger(__name__)
@@ -25,19 +24,29 @@ def cleanup_jobs(sender, **kwargs):
         logger.info("Removed %d shredder job records past their retention period", removed)
 
 
+@receiver(register_webhook_events, dispatch_uid="shredder_api_webhook_events")
+def webhook_events(sender, **kwargs):
+    from .webhooks import webhook_events
+
+    return webhook_events()
+
+
+@receiver(nav_event, dispatch_uid="shredder_api_nav_event")
+def navigation_event(sender, request, **kwargs):
+    from .navigation import event_entries
+
+    return event_entries(request)
+
+
 @receiver(nav_event_settings, dispatch_uid="shredder_api_nav_settings")
 def navigation_settings(sender, request, **kwargs):
-    if not request.user.has_event_permission(
-        request.organizer, request.event, "event.settings.general:write", request=request
-    ):
-        return []
-    return [
-        {
-            "label": _("Data shredder API"),
-            "url": reverse(
-                "plugins:pretix_shredder_api:settings",
-                kwargs={"organizer": request.organizer.slug, "event": request.event.slug},
-            ),
-            "active": resolve(request.path_info).namespace == "plugins:pretix_shredder_api",
-        }
-    ]
+    from .navigation import event_settings_entries
+
+    return event_settings_entries(request)
+
+
+@receiver(nav_organizer, dispatch_uid="shredder_api_nav_organizer")
+def navigation_organizer(sender, request, **kwargs):
+    from .navigation import organizer_entries
+
+    return organizer_entries(request)

@@ -10,7 +10,7 @@ from django.urls import re_path
 from pretix.api.urls import event_router
 
 from .api import ShredderViewSet, unmatched
-from .views import ShredderSettingsView
+from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -28,8 +28,19 @@ take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
 urlpatterns = [
     re_path(
         r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/$",
+        EventJobsView.as_view(),
+        name="event",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/settings/$",
         ShredderSettingsView.as_view(),
         name="settings",
+    ),
+    re_path(r"^control/organizer/(?P<organizer>[^/]+)/shredder-api/$", OverviewView.as_view(), name="overview"),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-api/overview.csv$",
+        OverviewCSVView.as_view(),
+        name="overview.csv",
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),

@@ -1,20 +1,45 @@
-"""The control-panel page: the policy setting, and what was exported and shredded, when and by whom."""
+"""The event page "Data shredder" (every event, orders:read) and its settings page (plugin on, settings:write)."""
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils.timezone import now
+from freezegun import freeze_time
+from pretix.base.models import CachedFile, LogEntry, User
 
-from .helpers import job_url, start_export
+from pretix_shredder_api.models import ShredderJob
+
+from .conftest import make_event, make_team, oauth_client
+from .helpers import fresh, job_url, set_state, start_export
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/control/event/bigevents/sampleconf/shredder-api/"
+SETTINGS = "/control/event/bigevents/sampleconf/shredder-api/settings/"
+PASSWORD = "secret-password-123"
+
+
+def login(email):
+    c = Client()
+    assert c.login(email=email, password=PASSWORD)
+    return c
+
+
+def member(organizer, email, **team_kwargs):
+    """A user on a team of ``organizer`` with these team settings (all events unless ``all_events=False``)."""
+    team_kwargs.setdefault("all_events", True)
+    from pretix.base.models import Team
+
+    team = Team.objects.create(organizer=organizer, name=f"Team of {email}", **team_kwargs)
+    u = User.objects.create_user(email, PASSWORD)
+    team.members.add(u)
+    return login(email)
 
 
 @pytest.fixture
 def admin(user):
-    c = Client()
-    assert c.login(email="admin@example.org", password="secret-password-123")
-    return c
+    return login("admin@example.org")
 
 
 @pytest.fixture
@@ -23,45 +48,216 @@ def enabled(event):
     event.save()
 
 
-def test_page_needs_the_plugin_enabled(admin, event):
-    assert admin.get(PAGE).status_code == 404
+@pytest.fixture
+def orders_reader(organizer):
+    return member(organizer, "reader@example.org", limit_event_permissions={"event.orders:read": True})
 
 
-def test_settings_page_switches_the_confirm_code_policy_on(admin, event, enabled):
-    resp = admin.get(PAGE)
-    assert resp.status_code == 200
-    assert "Require the confirm code" in resp.content.decode()
-    assert "No exports have been made through the API yet." in resp.content.decode()
+@pytest.fixture
+def settings_only(organizer):
+    return member(organizer, "settings@example.org", limit_event_permissions={"event.settings.general:write": True})
 
-    resp = admin.post(PAGE, {"shredder_api_require_confirm_code": "on"})
+
+def html_of(resp):
+    assert resp.status_code == 200, resp.status_code
+    return resp.content.decode()
+
+
+# -- the permission rule -------------------------------------------------------------------------------------------
+
+
+def test_event_page_is_served_where_the_plugin_is_off_for_users_who_may_view_orders(orders_reader, event):
+    html = html_of(orders_reader.get(PAGE))
+    assert 'id="shredder-api-plugin-off"' in html
+    assert "The data shredder API plugin is not switched on for this event." in html
+    assert "No exports have been made through the API yet." in html
+    # no settings permission: no link to the plugin settings
+    assert "/settings/plugins" not in html
+
+
+def test_event_page_off_links_the_plugin_settings_for_settings_admins(admin, event):
+    html = html_of(admin.get(PAGE))
+    assert "/control/event/bigevents/sampleconf/settings/plugins#plugin_pretix_shredder_api" in html
+
+
+def test_event_page_refuses_users_who_may_not_view_orders(settings_only, event, enabled):
+    assert settings_only.get(PAGE).status_code == 403
+
+
+def test_event_page_is_404_without_access_to_the_event(organizer, event, other_organizer):
+    other = make_event(organizer, slug="other")
+    outsider = member(organizer, "limited@example.org", all_events=False, all_event_permissions=True)
+    outsider_team = User.objects.get(email="limited@example.org").teams.get()
+    outsider_team.limit_events.add(other)
+    assert outsider.get(PAGE).status_code == 404
+    assert outsider.get("/control/event/bigevents/other/shredder-api/").status_code == 200
+    foreigner = member(other_organizer, "foreign@example.org", all_event_permissions=True)
+    assert foreigner.get(PAGE).status_code == 404
+
+
+def test_event_page_needs_login(event):
+    resp = Client().get(PAGE)
     assert resp.status_code == 302
+    assert resp["Location"].startswith("/control/login")
+
+
+def test_settings_page_is_404_where_the_plugin_is_off(admin, event):
+    assert admin.get(SETTINGS).status_code == 404
+
+
+def test_settings_page_refuses_users_without_settings_permission(orders_reader, organizer, event, enabled):
+    assert orders_reader.get(SETTINGS).status_code == 403
+    writer = member(organizer, "writer@example.org", limit_event_permissions={"event.orders:write": True})
+    assert writer.get(SETTINGS).status_code == 403
+    assert writer.post(SETTINGS, {"shredder_api_require_confirm_code": "on"}).status_code == 403
+    event.settings.flush()
+    assert event.settings.get("shredder_api_require_confirm_code", as_type=bool) is False
+
+
+def test_settings_page_without_orders_permission_works(settings_only, event, enabled):
+    assert settings_only.get(SETTINGS).status_code == 200
+
+
+# -- settings -------------------------------------------------------------------------------------------------------
+
+
+def test_settings_are_saved_and_logged_with_our_action_type(admin, event, enabled):
+    html = html_of(admin.get(SETTINGS))
+    assert "Require the confirm code" in html and "Export lifetime" in html
+    assert "Default of this installation: 120 minutes." in html
+
+    resp = admin.post(SETTINGS, {"shredder_api_require_confirm_code": "on", "shredder_api_export_lifetime_minutes": 30})
+    assert resp.status_code == 302 and resp["Location"] == SETTINGS
     event.settings.flush()
     assert event.settings.get("shredder_api_require_confirm_code", as_type=bool) is True
+    assert event.settings.get("shredder_api_export_lifetime_minutes", as_type=int) == 30
+    entry = LogEntry.objects.get(action_type="pretix_shredder_api.settings.changed")
+    assert entry.event == event and entry.user.email == "admin@example.org"
+    assert entry.parsed_data == {"shredder_api_export_lifetime_minutes": 30, "shredder_api_require_confirm_code": True}
+    assert not LogEntry.objects.filter(action_type="pretix.event.settings").exists()
+    assert entry.display() == "admin@example.org changed the data shredder API settings of this event."
+
+    # saving unchanged values logs nothing more; an empty lifetime goes back to the installation's default
+    admin.post(SETTINGS, {"shredder_api_require_confirm_code": "on", "shredder_api_export_lifetime_minutes": 30})
+    assert LogEntry.objects.filter(action_type="pretix_shredder_api.settings.changed").count() == 1
+    admin.post(SETTINGS, {"shredder_api_require_confirm_code": "on", "shredder_api_export_lifetime_minutes": ""})
+    event.settings.flush()
+    assert event.settings.get("shredder_api_export_lifetime_minutes") is None
 
 
-def test_page_lists_exports_and_shreds_with_who_did_them(admin, client, base_url, orders, event, enabled):
-    done = start_export(client, base_url)
+@pytest.mark.parametrize("value", ["0", "-5", "abc", str(7 * 24 * 60 + 1)])
+def test_invalid_lifetime_is_a_form_error_not_a_500(admin, event, enabled, value):
+    resp = admin.post(SETTINGS, {"shredder_api_export_lifetime_minutes": value})
+    assert resp.status_code == 200
+    assert "We could not save your changes. See below for details." in resp.content.decode()
+    event.settings.flush()
+    assert event.settings.get("shredder_api_export_lifetime_minutes") is None
+
+
+def test_a_settings_change_after_the_export_does_not_block_the_shred(admin, client, base_url, orders, event, enabled):
+    job = start_export(client, base_url)
+    admin.post(SETTINGS, {"shredder_api_export_lifetime_minutes": 45})
+    assert client.post(job_url(job, "shred"), format="json").status_code == 202
+    assert client.get(job_url(job, "status")).json() == {"status": "ok", "message": "OK"}
+
+
+def test_per_event_export_lifetime(client, base_url, orders, event, enabled):
+    event.settings.set("shredder_api_export_lifetime_minutes", 10)
+    with freeze_time("2026-12-01 10:00:00"):
+        job = start_export(client, base_url)
+        assert CachedFile.objects.get(pk=job.file_id).expires == now() + timedelta(minutes=10)
+    with freeze_time("2026-12-01 10:11:00"):
+        assert client.get(job_url(job, "download")).status_code == 404
+
+
+def test_per_event_export_lifetime_applies_after_a_failed_shred(client, base_url, orders, event, enabled):
+    event.settings.set("shredder_api_export_lifetime_minutes", 10)
+    job = start_export(client, base_url)
+    event.log_action("pretix.event.changed", data={})  # the event changed after the export: the shred fails
+    client.post(job_url(job, "shred"), format="json")
+    expires = CachedFile.objects.get(pk=job.file_id).expires
+    assert timedelta(minutes=9) < expires - now() <= timedelta(minutes=10)
+
+
+def test_lifetime_setting_is_ignored_where_the_plugin_is_off(client, base_url, orders, event):
+    event.settings.set("shredder_api_export_lifetime_minutes", 10)
+    job = start_export(client, base_url)
+    left = CachedFile.objects.get(pk=job.file_id).expires - now()
+    assert timedelta(minutes=119) < left <= timedelta(minutes=120)
+
+
+# -- the job history -----------------------------------------------------------------------------------------------
+
+
+def test_page_lists_jobs_newest_first_with_who_what_and_state_in_words(
+    admin, client, session_client, user, organizer, base_url, orders, event, enabled
+):
+    done = start_export(client, base_url, ["order_emails", "attendee_info"])
     client.post(job_url(done, "shred"), format="json")
-    start_export(client, base_url, ["attendee_info"])
-    html = admin.get(PAGE).content.decode()
-    assert html.count("API token “GDPR tooling” of team “Team”") == 2
-    assert "order_emails" in html and "attendee_info" in html
-    assert "succeeded" in html
+    set_state(done, shred_finished=now() - timedelta(minutes=1))
+    app_client = oauth_client(user, organizer, "read write", name="GDPR app")
+    running = start_export(app_client, base_url, ["invoice_addresses"])
+    set_state(running, export_state="running", export_progress=40, export_heartbeat=fresh())
+    failed = start_export(session_client, base_url, ["phone_numbers"])
+    set_state(failed, shred_state="failed", shred_message="Something broke.", shred_finished=now())
+
+    html = html_of(admin.get(PAGE))
+    table = html[html.index('id="shredder-api-jobs"') :]
+    rows = table.split("<tr data-job=")[1:]
+    assert [r.split('"')[1] for r in rows] == [str(failed.public_id), str(running.public_id), str(done.public_id)]
+    assert "admin@example.org" in rows[0] and "Phone numbers" in rows[0]
+    assert "Something broke." in rows[0] and "failed" in rows[0]
+    assert "Application “GDPR app” for admin@example.org" in rows[1]
+    assert "Invoice addresses" in rows[1] and "running (40 %)" in rows[1] and "not started" in rows[1]
+    assert "API token “GDPR tooling” of team “Team”" in rows[2]
+    assert "Emails, Attendee info" in rows[2]
+    assert rows[2].count("done") == 2
+    # the shredded export's file is gone; the others show their size
+    assert rows[2].rstrip().split("<td")[-1].startswith(' class="text-right">–')
+    size = CachedFile.objects.get(pk=running.file_id).file.size
+    assert f"{size}" in rows[1] or "bytes" in rows[1] or "KB" in rows[1]
 
 
-def test_navigation_entry(admin, event, enabled):
-    html = admin.get("/control/event/bigevents/sampleconf/settings/").content.decode()
-    assert PAGE in html
+def test_page_is_paginated_the_pretix_way(admin, client, base_url, orders, event, enabled):
+    job = start_export(client, base_url)
+    ShredderJob.objects.bulk_create(
+        [
+            ShredderJob(event=event, owner=job.owner, api_token=job.api_token, shredders=["order_emails"])
+            for _ in range(54)
+        ]
+    )
+    first = html_of(admin.get(PAGE))
+    assert first.count("<tr data-job=") == 50
+    second = html_of(admin.get(PAGE + "?page=2"))
+    assert second.count("<tr data-job=") == 5
+    assert "pagination" in second
+    assert admin.get(PAGE + "?page=9").status_code == 404
 
 
-def test_users_without_settings_permission_get_403(event, enabled, organizer):
-    from pretix.base.models import User
+def test_jobs_of_other_events_are_not_listed(admin, client, organizer, orders, event, enabled):
+    other = make_event(organizer, slug="other")
+    token = make_team(organizer, all_event_permissions=True).tokens.create(name="Other")
+    from .conftest import token_client
 
-    from .conftest import make_team
+    start_export(token_client(token), f"/api/v1/organizers/bigevents/events/{other.slug}/shredders/")
+    assert "No exports have been made through the API yet." in html_of(admin.get(PAGE))
 
-    team = make_team(organizer, limit_event_permissions={"event.orders:write": True})
-    u = User.objects.create_user("orders@example.org", "secret-password-123")
-    team.members.add(u)
-    c = Client()
-    c.login(email="orders@example.org", password="secret-password-123")
-    assert c.get(PAGE).status_code == 403
+
+# -- navigation -----------------------------------------------------------------------------------------------------
+
+
+def test_event_navigation_links_the_page_where_the_plugin_is_on(admin, event):
+    dashboard = "/control/event/bigevents/sampleconf/"
+    assert PAGE not in html_of(admin.get(dashboard))
+    event.enable_plugin("pretix_shredder_api")
+    event.save()
+    assert PAGE in html_of(admin.get(dashboard))
+
+
+def test_settings_navigation_entry(admin, event, enabled):
+    assert SETTINGS in html_of(admin.get("/control/event/bigevents/sampleconf/settings/"))
+
+
+def test_settings_navigation_entry_is_hidden_without_settings_permission(orders_reader, event, enabled):
+    html = html_of(orders_reader.get(PAGE))
+    assert SETTINGS not in html

@@ -1,0 +1,104 @@
+"""The organizer page "Personal data by event" and its CSV download: the same rows from ``overview``.
+
+Needs access to the organizer (any team of it); lists only the events whose orders the user may view."""
+
+import csv
+
+from django.http import HttpResponse
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import ListView
+from pretix.control.permissions import OrganizerPermissionRequiredMixin
+from pretix.control.views import PaginationMixin
+from pretix.control.views.organizer import OrganizerDetailViewMixin
+
+from .. import overview
+
+STATUS_WORDS = {
+    overview.STATUS_NOT_OVER: _("Not over yet"),
+    overview.STATUS_NEVER: _("Over, never shredded"),
+    overview.STATUS_PARTIAL: _("Over, shredded only partly"),
+    overview.STATUS_DONE: _("Shredded"),
+}
+
+
+class OverviewMixin:
+    def query_options(self) -> dict:
+        only = self.request.GET.get("filter")
+        ordering = self.request.GET.get("ordering")
+        return {
+            "only": only if only == overview.FILTER_UNSHREDDED else None,
+            "ordering": ordering if ordering in overview.ORDERINGS else overview.DEFAULT_ORDERING,
+        }
+
+    def events(self):
+        return overview.events_for(self.request.user, self.request.organizer, self.request, **self.query_options())
+
+
+class OverviewView(
+    OverviewMixin, OrganizerDetailViewMixin, OrganizerPermissionRequiredMixin, PaginationMixin, ListView
+):
+    permission = None
+    template_name = "pretix_shredder_api/overview.html"
+    context_object_name = "events"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return self.events()
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["rows"] = [
+            {"row": row, "status_word": STATUS_WORDS[row.status], "missing": ", ".join(row.missing)}
+            for row in overview.rows(ctx["events"])
+        ]
+        ctx.update(self.query_options())
+        ctx["filter_unshredded"] = overview.FILTER_UNSHREDDED
+        return ctx
+
+
+def _when(value) -> str:
+    return localtime(value).isoformat() if value else ""
+
+
+class OverviewCSVView(OverviewMixin, OrganizerPermissionRequiredMixin, View):
+    permission = None
+
+    def get(self, request, *args, **kwargs):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="personal-data-{request.organizer.slug}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                str(_("Event")),
+                str(_("Event name")),
+                str(_("End date")),
+                str(_("Shop")),
+                str(_("Over")),
+                str(_("Status")),
+                str(_("Last shred")),
+                str(_("Shredded by")),
+                str(_("Data shredders")),
+                str(_("Through")),
+                str(_("Never shredded with")),
+            ]
+        )
+        for row in overview.rows(self.events()):
+            last = row.last_shred
+            writer.writerow(
+                [
+                    row.event.slug,
+                    str(row.event.name),
+                    _when(row.end),
+                    str(_("online") if row.live else _("offline")),
+                    str(_("yes") if row.over else _("no")),
+                    str(STATUS_WORDS[row.status]),
+                    _when(last.when) if last else "",
+                    last.who if last else "",
+                    "; ".join(last.shredders) if last else "",
+                    (str(_("API")) if last.source == "api" else str(_("control panel"))) if last else "",
+                    "; ".join(row.missing) if row.over else "",
+                ]
+            )
+        return response
