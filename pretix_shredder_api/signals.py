@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from django.urls import resolve, reverse
 from django.utils.translation import gettext_lazy as _
 from pretix.base.settings import settings_hierarkey
-from pretix.base.signals import periodic_task
+from pretix.base.signals import periodic_task, register_data_shredders
 from pretix.control.signals import nav_event_settings
 from pretix.helpers.periodic import minimum_interval
 
@@ -41,3 +41,10 @@ def navigation_settings(sender, request, **kwargs):
             "active": resolve(request.path_info).namespace == "plugins:pretix_shredder_api",
         }
     ]
+
+
+@receiver(register_data_shredders, dispatch_uid="shredder_api_completing_shredders")
+def completing_shredders(sender, **kwargs):
+    from .shredders import COMPLETING
+
+    return list(COMPLETING)
