@@ -90,6 +90,7 @@ class FakePretix:
     shred_post_seconds: float = 0  # how long POST shred takes (a server without Celery shreds inside the request)
     shred_result: tuple = (200, {"status": "ok", "message": "OK"})
     redirect_to: str | None = None  # answer every request with a 302 there
+    report: tuple = (404, {"detail": "This export does not exist."})  # answer to GET report/<job>/
     requests: list = field(default_factory=list)
     shredders_requested: list = field(default_factory=list)
 
@@ -144,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Token {TOKEN}":
             return self._send(401, {"detail": "Invalid token."})
         path = urlsplit(self.path).path
+        if path == self.fake.prefix() + f"report/{JOB}/":
+            return self._send(*fake.report)
         if not path.startswith(fake.prefix()) or fake.forbidden:
             return self._send(403, {"detail": "You do not have permission to perform this action."})
         rest = path[len(fake.prefix()) :]
