@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-scan clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# The residual scan's cost against the shred it checks (to be folded into `make bench`).
+bench-scan: $(STAMP)
+	$(PY) benchmarks/scan.py $(BENCH_SCAN_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
