@@ -183,17 +183,21 @@ def _fk_paths(model, event_model, depth=3, seen=()):
 
 
 def event_filter(model):
-    """The filter that selects a model's rows of one event: the shortest non-nullable path, or all shortest paths."""
-    from pretix.base.models import Event, Organizer
+    """The lookups that select a model's rows of one event, or None if the table is not the event's.
 
-    paths = [p for p in _fk_paths(model, Event) if "organizer" not in p[0][:-1] or model is Organizer]
-    if not paths:
-        return None
-    shortest = len(paths[0][0])
-    candidates = [p for p in paths if len(p[0]) == shortest]
-    strict = [p for p in candidates if not p[1]]
-    chosen = strict[:1] or candidates
-    return ["__".join(p) for p, _nullable in chosen]
+    A table is the event's if a chain of non-null foreign keys leads to the event (the shortest one is used:
+    ``question__event`` for answers, ``order__event`` for payments), or if it has an event column of its own
+    (``OutgoingMail.event``, ``BankTransaction.event``). Tables that reach an event only through nullable links
+    (gift cards, memberships: organizer-level data) are not.
+    """
+    from pretix.base.models import Event
+
+    paths = _fk_paths(model, Event)
+    strict = [path for path, nullable in paths if not nullable]
+    if strict:
+        return ["__".join(strict[0])]
+    direct = [path for path, _nullable in paths if len(path) == 1]
+    return ["__".join(path) for path in direct] or None
 
 
 def text_columns(model) -> list:

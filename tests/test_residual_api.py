@@ -117,12 +117,24 @@ def test_report_is_owner_scoped_like_every_job_url(client, second_client, job, b
     assert client.get(base_url + "report/not-a-uuid/x/").status_code == 404
 
 
-def test_a_new_shred_attempt_clears_the_previous_report(client, job):
-    client.post(job_url(job, "shred"), format="json")
-    ShredderJob.objects.filter(pk=job.pk).update(shred_state="failed")
-    job.refresh_from_db()
-    from pretix_shredder_api import jobs
+def test_a_retried_shred_counts_what_the_first_attempt_already_deleted(client, job, monkeypatch):
+    """A worker that died half-way: the e-mails are gone, the names not. The retry's "before" still counts all 9
+    values - the export zip (kept until a shred succeeded) holds the e-mails the first attempt deleted."""
+    from pretix.base.shredder import AttendeeInfoShredder, ShredError
 
-    jobs.request_shred(job)
-    job.refresh_from_db()
-    assert job.residual_checked_at is not None  # the eager re-run scanned again
+    original = AttendeeInfoShredder.shred_data
+
+    def die(self, progress_callback=None):
+        raise ShredError("Worker lost.")
+
+    monkeypatch.setattr(AttendeeInfoShredder, "shred_data", die)
+    status = client.post(job_url(job, "shred"), format="json").json()["status"]
+    assert client.get(status).status_code == 417
+    assert client.get(job_url(job, "report")).json()["shred"] == "failed"
+    assert client.get(job_url(job, "report")).json()["values_found"] is None
+
+    monkeypatch.setattr(AttendeeInfoShredder, "shred_data", original)
+    assert client.post(job_url(job, "shred"), format="json").status_code == 202
+    body = client.get(job_url(job, "report")).json()
+    assert (body["shred"], body["values_before"], body["values_found"]) == ("ok", 9, 0)
+    assert ShredderJob.objects.get(pk=job.pk).residual_values == 9
