@@ -242,7 +242,8 @@ def rows_of(model, lookups, event):
 
 
 def public_values(event) -> set:
-    """What the organizer publishes: settings, names and product texts of the event and its organizer."""
+    """What is not personal: what the organizer publishes (settings, names and product texts of the event and its
+    organizer) and the identifiers kept by design."""
     from pretix.base.models import Event_SettingsStore, Organizer_SettingsStore
 
     public = set()
@@ -265,8 +266,29 @@ def public_values(event) -> set:
         add(value)
     for name in list(event.name.data.values()) if isinstance(event.name.data, dict) else [str(event.name)]:
         add(str(name))
-    for name in event.items.values_list("name", flat=True):
-        add(str(name))
+    # the names of what the organizer set up (they appear in the log entries of that set-up)
+    config = (
+        (event.items, "name"),
+        (event.categories, "name"),
+        (event.quotas, "name"),
+        (event.questions, "question"),
+        (event.checkin_lists, "name"),
+        (event.tax_rules, "name"),
+        (event.subevents, "name"),
+    )
+    for queryset, column in config:
+        for name in queryset.values_list(column, flat=True):
+            data = getattr(name, "data", None)  # i18n texts: every language
+            add(data if isinstance(data, dict) else str(name))
+    # Identifiers kept by design (order codes, invoice numbers, voucher codes): a payment reference that quotes the
+    # order code is personal as a whole, its order code alone is not.
+    for code in event.orders.values_list("code", flat=True).iterator(chunk_size=5000):
+        public.add(tokens(code))
+        public.add(tokens(f"{event.slug}-{code}"))
+    for number in event.invoices.values_list("full_invoice_no", flat=True):
+        public.add(tokens(number))
+    for code in event.vouchers.values_list("code", flat=True).iterator(chunk_size=5000):
+        public.add(tokens(code))
     return public
 
 
