@@ -241,6 +241,12 @@ def rows_of(model, lookups, event):
 # Collecting
 
 
+def _i18n(value):
+    """An i18n text in every language (a dict of them), anything else as a string."""
+    data = getattr(value, "data", None)
+    return data if isinstance(data, dict) else str(value)
+
+
 def public_values(event) -> set:
     """What is not personal: what the organizer publishes (settings, names and product texts of the event and its
     organizer) and the identifiers kept by design."""
@@ -264,8 +270,7 @@ def public_values(event) -> set:
         add(value)
     for value in (event.organizer.name, event.organizer.slug, event.slug, str(event.location or "")):
         add(value)
-    for name in list(event.name.data.values()) if isinstance(event.name.data, dict) else [str(event.name)]:
-        add(str(name))
+    add(_i18n(event.name))
     # the names of what the organizer set up (they appear in the log entries of that set-up)
     config = (
         (event.items, "name"),
@@ -278,8 +283,7 @@ def public_values(event) -> set:
     )
     for queryset, column in config:
         for name in queryset.values_list(column, flat=True):
-            data = getattr(name, "data", None)  # i18n texts: every language
-            add(data if isinstance(data, dict) else str(name))
+            add(_i18n(name))
     # Identifiers kept by design (order codes, invoice numbers, voucher codes): a payment reference that quotes the
     # order code is personal as a whole, its order code alone is not.
     for code in event.orders.values_list("code", flat=True).iterator(chunk_size=5000):
