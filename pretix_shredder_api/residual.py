@@ -216,8 +216,7 @@ def event_tables():
     if _TABLES is None:
         found = []
         for model in apps.get_models():
-            key = (model._meta.app_label, model.__name__)
-            if key in SKIPPED_MODELS or model._meta.proxy:
+            if _key(model) in SKIPPED_MODELS or model._meta.proxy:
                 continue
             lookups = event_filter(model)
             cols = text_columns(model)
@@ -228,6 +227,10 @@ def event_tables():
 
 
 _TABLES = None
+
+
+def _key(model) -> tuple:
+    return model._meta.app_label, model.__name__
 
 
 def rows_of(model, lookups, event):
@@ -462,7 +465,10 @@ def scan(event, values: PersonalValues) -> Report:
     if values.values:
         for model, lookups, cols in event_tables():
             qs = rows_of(model, lookups, event).values_list(*[c.attname for c in cols])
-            files = [i for i, c in enumerate(cols) if isinstance(c, models.FileField)]
+            # Files that are personal in themselves (invoices, tickets, uploads) count as one value each while they
+            # are stored (below); the text of every other file of the event is searched.
+            personal = {column for app, name, column in PERSONAL_FILE_COLUMNS if (app, name) == _key(model)}
+            files = [i for i, c in enumerate(cols) if isinstance(c, models.FileField) and c.name not in personal]
             for row in qs.iterator(chunk_size=2000):
                 for i, value in enumerate(row):
                     if value in (None, "", {}, []):
