@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format bench clean
+.PHONY: install demo demo-serve demo-stop test lint format bench bench-scan clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -55,6 +55,10 @@ test: $(STAMP) $(MO)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# The residual scan's cost against the shred it checks (to be folded into `make bench`).
+bench-scan: $(STAMP)
+	$(PY) benchmarks/scan.py $(BENCH_SCAN_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

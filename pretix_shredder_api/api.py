@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.utils.http import http_date
+from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from pretix.api.auth.permission import EventPermission
@@ -14,7 +15,7 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from . import jobs
+from . import jobs, residual
 from .downloads import DownloadNegotiation, file_response
 from .models import JobState
 from .serializers import (
@@ -25,7 +26,10 @@ from .serializers import (
     gone_body,
     ok_body,
     progress_body,
+    report_body,
+    residual_body,
 )
+from .shredders import offered
 
 JOB_URL = r"(?P<asyncid>[^/]+)/(?P<cfid>[^/]+)"
 
@@ -69,6 +73,7 @@ def refusal(exc: jobs.JobError) -> Response:
 
 class ShredderViewSet(viewsets.GenericViewSet):
     permission = "event.orders:write"
+    read_actions = ("report", "residual")  # reports: the permission to view the event's orders is enough
     permission_classes = [ShredderPermission]
     metadata_class = NoSerializerMetadata
     lookup_field = "identifier"
@@ -76,8 +81,12 @@ class ShredderViewSet(viewsets.GenericViewSet):
 
     # -- helpers ------------------------------------------------------------------------------------------------------
 
+    def _get_permission_name(self, request):
+        """Asked by pretix's ``EventPermission``: reading a report needs less than starting a deletion."""
+        return "event.orders:read" if self.action in self.read_actions else self.permission
+
     def _shredders(self) -> dict:
-        return self.request.event.get_data_shredders()
+        return offered(self.request.event)
 
     def _identity(self) -> jobs.Identity:
         try:
@@ -171,6 +180,22 @@ class ShredderViewSet(viewsets.GenericViewSet):
         if job.shred_finished:  # when the data went: clients can say "shredded (2026-12-03 06:39)"
             response["Last-Modified"] = http_date(job.shred_finished.timestamp())
         return response
+
+    # -- the residual scan --------------------------------------------------------------------------------------------
+
+    @action(detail=False, methods=["GET"], url_path=f"report/{JOB_URL}", url_name="report")
+    def report(self, request, *args, **kwargs):
+        try:
+            job = self._job()
+        except jobs.JobError as e:
+            return refusal(e)
+        return Response(report_body(job, jobs.shred_view(job)), status=http.HTTP_200_OK)
+
+    @action(detail=False, methods=["GET"], url_path="residual", url_name="residual")
+    def residual(self, request, *args, **kwargs):
+        self._identity()  # the same credentials as every other endpoint
+        checked_at = now()
+        return Response(residual_body(residual.check(request.event), checked_at), status=http.HTTP_200_OK)
 
 
 @csrf_exempt

@@ -319,15 +319,17 @@ def check_unchanged_since_export(job: ShredderJob) -> None:
 
 
 def shredders_for(job: ShredderJob) -> list:
-    """The registry's shredder instances for the export's identifiers, in the export's order."""
-    known = job.event.get_data_shredders()
+    """The offered shredder instances for the export's identifiers, in the order a shred runs them."""
+    from .shredders import offered, run_order
+
+    known = offered(job.event)
     missing = [s for s in job.shredders if s not in known]
     if missing:
         raise ShredError(
             _("These data shredders are no longer available for this event: %(list)s"),
             {"list": ", ".join(missing)},
         )
-    return [known[s] for s in job.shredders]
+    return run_order([known[s] for s in job.shredders])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -379,6 +381,11 @@ def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
             shred_heartbeat=now(),
             shred_started=None,
             shred_finished=None,
+            residual_values=None,
+            residual_found=None,
+            residual_locations=[],
+            residual_seconds=None,
+            residual_checked_at=None,
         )
         if won:
             # From now on the export must outlive the shred, however long it queues or runs.
@@ -484,6 +491,17 @@ def shred_succeeded(job: ShredderJob, attempt: str, steps: list) -> None:
             log_shred(job, "pretix.event.shredder.completed")
             # pretix's post_delete receiver removes the stored file as well.
             CachedFile.objects.filter(pk=job.file_id).delete()
+
+
+def record_residual(job_id: int, attempt: str, report, seconds: float) -> None:
+    """Store the residual scan of this shred attempt on the job (counts and locations only)."""
+    ShredderJob.objects.filter(pk=job_id, shred_attempt=attempt).update(
+        residual_values=report.values,
+        residual_found=report.found,
+        residual_locations=report.locations,
+        residual_seconds=round(seconds, 3),
+        residual_checked_at=now(),
+    )
 
 
 def shred_failed(job_id: int, attempt: str, message: str) -> None:

@@ -68,6 +68,15 @@ class ShredderJob(LoggingMixin, models.Model):
     shred_started = models.DateTimeField(null=True, blank=True)
     shred_finished = models.DateTimeField(null=True, blank=True)
 
+    # The residual scan of the shred (residual.py): counts and locations, never the values themselves.
+    # residual_values: distinct personal values the event held before the shred; residual_found: how many of them
+    # are still stored after it; residual_locations: [{"table", "column", "action_type", "count"}].
+    residual_values = models.PositiveIntegerField(null=True, blank=True)
+    residual_found = models.PositiveIntegerField(null=True, blank=True)
+    residual_locations = models.JSONField(default=list)
+    residual_seconds = models.FloatField(null=True, blank=True)
+    residual_checked_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ("-created", "-id")
         indexes = [models.Index(fields=["event", "created"], name="shredder_api_job_evt_created")]

@@ -18,7 +18,10 @@ class Page:
 
 
 # Event navigation (pretix asks only plugins enabled for the event). The event page itself is served for every event.
-EVENT_PAGES = [Page("event", _("Data shredder"), "event.orders:read", icon="eraser")]
+EVENT_PAGES = [
+    Page("event", _("Data shredder"), "event.orders:read", icon="eraser"),
+    Page("residual", _("Personal data left"), "event.orders:read", icon="search"),
+]
 # Event settings navigation (the policies exist where the plugin is enabled).
 EVENT_SETTINGS_PAGES = [Page("settings", _("Data shredder"), "event.settings.general:write")]
 # Organizer navigation.

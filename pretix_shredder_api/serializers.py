@@ -75,3 +75,44 @@ def gone_body(message) -> dict:
 
 def ok_body() -> dict:
     return {"status": "ok", "message": "OK"}
+
+
+# -- the residual scan (counts and locations, never values) ---------------------------------------------------------
+
+SHRED_STATE_NAMES = {"": "not_started", "waiting": "waiting", "running": "running", "failed": "failed"}
+
+
+def _locations(locations) -> list:
+    return [
+        {
+            "table": loc.get("table"),
+            "column": loc.get("column"),
+            "action_type": loc.get("action_type"),
+            "count": int(loc.get("count") or 0),
+        }
+        for loc in locations or []
+    ]
+
+
+def report_body(job, view: PhaseView) -> dict:
+    """A job's residual report: what its shred left behind, as checked right after the shredders ran."""
+    checked = job.residual_checked_at is not None and view.state == "succeeded"
+    return {
+        "shred": "ok" if view.state == "succeeded" else SHRED_STATE_NAMES.get(view.state, view.state),
+        "shredders": list(job.shredders),
+        "checked_at": job.residual_checked_at.isoformat().replace("+00:00", "Z") if checked else None,
+        "values_before": job.residual_values if checked else None,
+        "values_found": job.residual_found if checked else None,
+        "complete": (job.residual_found == 0) if checked else None,
+        "locations": _locations(job.residual_locations) if checked else [],
+    }
+
+
+def residual_body(report, checked_at) -> dict:
+    """The on-demand scan of an event: which of its personal values it still holds, and where."""
+    return {
+        "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
+        "values_found": report.found,
+        "complete": report.found == 0,
+        "locations": _locations(report.locations),
+    }

@@ -5,7 +5,7 @@ import logging
 from django.dispatch import receiver
 from pretix.api.signals import register_webhook_events
 from pretix.base.settings import settings_hierarkey
-from pretix.base.signals import periodic_task
+from pretix.base.signals import periodic_task, register_data_shredders
 from pretix.control.signals import nav_event, nav_event_settings, nav_organizer
 from pretix.helpers.periodic import minimum_interval
 
@@ -50,3 +50,10 @@ def navigation_organizer(sender, request, **kwargs):
     from .navigation import organizer_entries
 
     return organizer_entries(request)
+
+
+@receiver(register_data_shredders, dispatch_uid="shredder_api_completing_shredders")
+def completing_shredders(sender, **kwargs):
+    from .shredders import COMPLETING
+
+    return list(COMPLETING)

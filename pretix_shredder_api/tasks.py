@@ -15,7 +15,7 @@ from pretix.base.services.tasks import ProfiledEventTask
 from pretix.base.shredder import ShredError
 from pretix.celery_app import app
 
-from . import archive, jobs
+from . import archive, jobs, residual
 from .models import ShredderJob
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,14 @@ def run_shred(self, event, job_id: int, attempt: str) -> None:
 
 def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progress) -> None:
     steps = [{"label": str(s.verbose_name), "done": False} for s in shredders]
+    started = time.monotonic()
+    # Before any shredder runs: the event's personal values (in memory only), also those in the export file, which
+    # still holds what a first, interrupted attempt of this shred may already have deleted.
+    before = residual.collect(job.event, export_file=job.file)
+    scan_seconds = time.monotonic() - started
+    for shredder in shredders:
+        if hasattr(shredder, "extra_values"):
+            shredder.extra_values = before
     for i, shredder in enumerate(shredders):
         progress(0, i, extra={"shred_steps": steps})
         if "progress_callback" in inspect.signature(shredder.shred_data).parameters:
@@ -155,4 +163,7 @@ def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progre
         else:
             shredder.shred_data()
         steps[i]["done"] = True
+    started = time.monotonic()
+    report = residual.scan(job.event, before)
+    jobs.record_residual(job.pk, attempt, report, scan_seconds + time.monotonic() - started)
     jobs.shred_succeeded(job, attempt, steps)

@@ -11,6 +11,7 @@ from pretix.api.urls import event_router
 
 from .api import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
+from .views_residual import ResidualView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -41,6 +42,11 @@ urlpatterns = [
         r"^control/organizer/(?P<organizer>[^/]+)/shredder-api/overview.csv$",
         OverviewCSVView.as_view(),
         name="overview.csv",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/residual/$",
+        ResidualView.as_view(),
+        name="residual",
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),

@@ -14,6 +14,7 @@ from pretix_shredder_api.client.errors import EXIT_CODE_HELP, CliError, ExitCode
 from pretix_shredder_api.client.export import export_command
 from pretix_shredder_api.client.listing import list_command
 from pretix_shredder_api.client.polling import DEFAULT_TIMEOUT, Poller
+from pretix_shredder_api.client.report import verify_command
 from pretix_shredder_api.client.run import run_command
 from pretix_shredder_api.client.shred import shred_command
 from pretix_shredder_api.client.status import status_command
@@ -98,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("status", status_command, "one request to a status or download URL; print the state")
     p.add_argument("status_url", metavar="URL")
+
+    p = command("verify", verify_command, "after a shred: the server's residual scan - is any personal data left?")
+    p.add_argument("--state", metavar="FILE.json", help="the state file of the export that was shredded")
+    p.add_argument("job_url", metavar="URL", nargs="?", help="or: the job's status (or report) URL")
 
     p = command("run", run_command, "export, download, verify, confirm, shred and wait: the whole flow")
     p.add_argument("--shredder", action="append", metavar="ID", required=True, help="shredder identifier (repeatable)")

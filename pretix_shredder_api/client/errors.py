@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     VERIFY_FAILED = 9  # the downloaded file is not the export we asked for, or is damaged
     NETWORK = 10  # any other HTTP status (5xx, unexpected) or a network error
     REJECTED = 11  # HTTP 400: the server rejected the request (event not over, unknown shredder, confirm code)
+    RESIDUAL = 12  # ``verify``: the shred succeeded, but the residual scan still found personal data of the event
     INTERNAL = 70  # a bug in pretix-shredder (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -35,6 +36,7 @@ EXIT_CODE_HELP = {
     ExitCode.VERIFY_FAILED: "verification of the downloaded export failed",
     ExitCode.NETWORK: "network error or unexpected HTTP answer (e.g. 500)",
     ExitCode.REJECTED: "request rejected by the server (HTTP 400), e.g. event not over or confirm code wrong",
+    ExitCode.RESIDUAL: "verify: the residual scan still found personal data of the event after the shred",
     ExitCode.INTERNAL: "internal error: a bug in pretix-shredder, please report it",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }

@@ -91,6 +91,7 @@ class FakePretix:
     shred_result: tuple = (200, {"status": "ok", "message": "OK"})
     shred_finished: str | None = "Thu, 03 Dec 2026 06:39:12 GMT"  # Last-Modified of the 200 status answer
     redirect_to: str | None = None  # answer every request with a 302 there
+    report: tuple = (404, {"detail": "This export does not exist."})  # answer to GET report/<job>/
     requests: list = field(default_factory=list)
     shredders_requested: list = field(default_factory=list)
 
@@ -145,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Token {TOKEN}":
             return self._send(401, {"detail": "Invalid token."})
         path = urlsplit(self.path).path
+        if path == self.fake.prefix() + f"report/{JOB}/":
+            return self._send(*fake.report)
         if not path.startswith(fake.prefix()) or fake.forbidden:
             return self._send(403, {"detail": "You do not have permission to perform this action."})
         rest = path[len(fake.prefix()) :]

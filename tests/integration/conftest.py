@@ -20,6 +20,7 @@ from .api import ApiClient, ShredderApi
 from .celery_control import CeleryControl
 from .recorder import ProgressRecorder
 from .services import DB_NAME, INSTALL_HINT, PostgresCluster, PretixInstance, RedisServer, missing_requirements
+from .smtp_sink import SmtpSink
 from .traces import ShredderTrace
 
 # Written to pretix.cfg as [shredder_api] so stale-job detection is quick enough to test.
@@ -97,7 +98,17 @@ def postgres_cluster(integration_workdir):
 
 
 @pytest.fixture(scope="session")
-def pretix(integration_workdir, redis_server, postgres_cluster) -> PretixInstance:
+def smtp_sink():
+    """Where pretix delivers its mails: ``smtp_sink.messages``."""
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def pretix(integration_workdir, redis_server, postgres_cluster, smtp_sink) -> PretixInstance:
     """The running instance: ``.url``, ``.workers`` (w1, w2), ``.orm``, ``.trace_dir``, ``.log_dir``."""
     instance = PretixInstance(
         integration_workdir,
@@ -109,7 +120,8 @@ def pretix(integration_workdir, redis_server, postgres_cluster) -> PretixInstanc
                 "heartbeat_seconds": HEARTBEAT_SECONDS,
                 "stale_after_seconds": STALE_AFTER_SECONDS,
                 "queue_timeout_seconds": STALE_AFTER_SECONDS,
-            }
+            },
+            "mail": {"port": smtp_sink.port},
         },
         excluded_plugins=excluded_plugins(),
     )

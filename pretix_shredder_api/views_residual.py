@@ -1,0 +1,32 @@
+"""Control panel: "what personal data does this event still hold?" - the on-demand residual scan, the outcome of the
+last shreds through the API, and what stays by design."""
+
+from django.http import Http404
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+from pretix.control.permissions import EventPermissionRequiredMixin
+
+from . import residual
+from .models import JobState, ShredderJob
+
+RECENT_SHREDS = 10
+
+
+class ResidualView(EventPermissionRequiredMixin, TemplateView):
+    template_name = "pretix_shredder_api/residual.html"
+    permission = "event.orders:read"
+
+    def dispatch(self, request, *args, **kwargs):
+        if "pretix_shredder_api" not in request.event.get_plugins():
+            raise Http404(_("The data shredder API plugin is not enabled for this event."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["report"] = residual.check(self.request.event)
+        ctx["checked_at"] = now()
+        ctx["shreds"] = ShredderJob.objects.filter(
+            event=self.request.event, shred_state=JobState.SUCCEEDED, residual_checked_at__isnull=False
+        ).order_by("-shred_finished")[:RECENT_SHREDS]
+        return ctx
