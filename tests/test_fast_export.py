@@ -17,6 +17,8 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pretix.base import shredder as builtin
 from pretix.base.models import InvoiceAddress, Order, OrderPosition, Question, QuestionAnswer
 from pretix.base.services.invoices import generate_invoice
@@ -377,3 +379,47 @@ def test_the_archive_falls_back_per_shredder(rich_event, monkeypatch):
     entries = _zip_entries([Mine(rich_event), builtin.EmailAddressShredder(rich_event)])
     assert called == [True]
     assert set(entries) == {"CONFIRM_CODE.txt", "mine.json", "emails-by-order.json", "emails-by-attendee.json"}
+
+
+# --- the pieces -----------------------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_dumps_indented_is_json_dumps_with_indent_4(value):
+    assert stream.dumps_indented(value, json.JSONEncoder().default) == json.dumps(value, indent=4)
+
+
+def test_dumps_indented_uses_the_encoders_default():
+    from phonenumber_field.phonenumber import PhoneNumber
+    from pretix.helpers.json import CustomJSONEncoder
+
+    value = {"a": [PhoneNumber.from_string("+4930123456")], "b": {"c": PhoneNumber.from_string("+14155550123")}}
+    assert stream.dumps_indented(value, CustomJSONEncoder().default) == json.dumps(
+        value, indent=4, cls=CustomJSONEncoder
+    )
+    with pytest.raises(TypeError):
+        stream.dumps_indented({"x": object()}, json.JSONEncoder().default)
+
+
+def test_answers_of_a_position_read_later_do_not_hold_up_the_others(rich_event, monkeypatch):
+    """A position (with answers and options) that appears between reading the positions and reading the answers is
+    skipped, and every other position keeps its answers."""
+    from pretix_shredder_api.exporters import positions
+
+    complete = parsed(fast_files("question_answers", rich_event))["question-answers.json"]
+    late = OrderPosition.all.get(order__code="ABC01", positionid=1)
+    original = positions._positions
+    monkeypatch.setattr(positions, "_positions", lambda event: original(event).exclude(pk=late.pk))
+    without = parsed(fast_files("question_answers", rich_event))["question-answers.json"]
+    assert without == {k: v for k, v in complete.items() if k != "ABC01-1"}
+    assert complete["ABC01-1"] and complete["ABC01-2"] and complete["ABC02-2"]
