@@ -177,16 +177,32 @@ def _setup(args):
     return client, outdir / f"{args.impl}-{args.orders}"
 
 
+class _QueryCounter:
+    """Counts the SQL statements run through the connection (CaptureQueriesContext keeps only the last 9,000)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 def cmd_inproc_export(args) -> dict:
+    from django.db import connection
+
     client, prefix = _setup(args)
     base = API.format(organizer=args.organizer, event=args.event)
     body = {"shredders": args.shredders.split(",")}
     path = Path(f"{prefix}-export.prof")
-    urls, seconds, stats = _profiled(lambda: _post(client, base + "export/", body), path)
+    counter = _QueryCounter()
+    with connection.execute_wrapper(counter):
+        urls, seconds, stats = _profiled(lambda: _post(client, base + "export/", body), path)
     status = urls["shred"].replace("/shred/", "/status/")
     polls = {"download_200": _queries_of(client, urls["download"])}
     polls.update(_running_polls(client, args.impl, urls["download"], status))
     summary = profiles.summarize(stats, seconds, "generate_files")
+    summary["queries"] = counter.count
     return {"urls": urls, "polls": polls, "profile": {"export": summary}, "files": [str(path)]}
 
 

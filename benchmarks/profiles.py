@@ -83,10 +83,15 @@ def summarize(stats: pstats.Stats, wall: float, shredder_func: str) -> dict:
         "storage_save_s": _cumulative(stats, lambda f, fn: fn == "save" and f.endswith("db/models/fields/files.py")),
         "sql_total_s": _cumulative(stats, lambda f, fn: fn == "execute" and f.endswith("backends/sqlite3/base.py")),
         "task_end_gc_s": _cumulative(stats, lambda f, fn: fn == "_collect" and f.endswith("hooks/sitecustomize.py")),
+        # this plugin's fast exporters (pretix_shredder_api/exporters/), which replace generate_files where they can
+        "fast_exporters_s": _cumulative(
+            stats, lambda f, fn: "pretix_shredder_api/exporters/" in f and fn.startswith("export_")
+        ),
     }
-    # what neither pretix's shredders nor the benchmark's garbage collection account for: our layer and plumbing
-    parts["outside_shredders_s"] = wall - shredders - parts["task_end_gc_s"]
+    # what neither the shredders' exports nor the benchmark's garbage collection account for: our layer, plumbing
+    parts["outside_shredders_s"] = wall - shredders - parts["fast_exporters_s"] - parts["task_end_gc_s"]
     parts["share_in_pretix_shredders"] = shredders / wall if wall else None
+    parts["share_in_fast_exporters"] = parts["fast_exporters_s"] / wall if wall else None
     summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in parts.items()}
     summary["top"] = top_entries(stats, wall)
     return summary

@@ -209,19 +209,25 @@ def inproc_run(impl: str, template: Path, size_dir: Path, seed: dict, orders: in
 # --- a size, and the whole run --------------------------------------------------------------------------------------
 
 
-def run_size(orders: int, base: Path, work: Path, opts, redis_port) -> dict:
+def run_size(orders: int, base: Path, work: Path, opts, redis_port, result: dict, checkpoint=lambda: None) -> dict:
+    """Fills ``result`` in place; ``checkpoint()`` after every measurement, so that an interrupted run keeps them."""
     size_dir = work / f"n{orders}"
     size_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     template, seed = seeded_template(base, size_dir, orders, opts)
-    result = {"orders": orders, "seed": seed, "http": {impl: [] for impl in IMPLEMENTATIONS}, "inproc": {}}
+    result.update({"orders": orders, "seed": seed, "http": {impl: [] for impl in IMPLEMENTATIONS}, "inproc": {}})
     for round_no in range(opts.rounds):
         order = IMPLEMENTATIONS if round_no % 2 == 0 else tuple(reversed(IMPLEMENTATIONS))
         for impl in order:
             result["http"][impl].append(http_run(impl, round_no, template, size_dir, seed, opts, redis_port))
+            checkpoint()
     if not opts.no_profile:
         for impl in IMPLEMENTATIONS:
+            if impl == "builtin" and opts.profile_builtin_max and orders > opts.profile_builtin_max:
+                log(f"builtin: no in-process run above {opts.profile_builtin_max:,} orders (--profile-builtin-max)")
+                continue
             result["inproc"][impl] = inproc_run(impl, template, size_dir, seed, orders, opts)
+            checkpoint()
     result["seconds"] = round(time.monotonic() - started, 1)
     if not opts.keep:
         shutil.rmtree(size_dir / "template", ignore_errors=True)
@@ -293,6 +299,13 @@ def parse_args(argv=None):
         "the benchmark does that by default)",
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile and query counts")
+    parser.add_argument(
+        "--profile-builtin-max",
+        type=int,
+        default=0,
+        help="no in-process (cProfile) run of the built-in above this many orders (0: at every size); under cProfile "
+        "its export takes about twice its wall time, which at 20,000 orders and more can be many minutes",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="upper bound of every single wait, seconds")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls of download/status URLs")
     parser.add_argument("--workdir", type=Path, help="where the data dirs go (default: a new temp dir)")
@@ -329,7 +342,8 @@ def main(argv=None) -> int:
         redis, redis_port = start_redis(work) if opts.celery else (None, None)
         base = migrated_base(work, opts)
         for orders in opts.orders:
-            results["sizes"].append(run_size(orders, base, work, opts, redis_port))
+            results["sizes"].append({"orders": orders, "http": {}, "inproc": {}})
+            run_size(orders, base, work, opts, redis_port, results["sizes"][-1], lambda: save(results, out))
             save(results, out)
     finally:
         if redis:

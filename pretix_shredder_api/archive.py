@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.files import File
 from django.utils.crypto import get_random_string
 
+from . import exporters
+
 CHUNK = 1024 * 1024
 
 
@@ -28,15 +30,27 @@ def new_confirm_code() -> str:
     return get_random_string(6)
 
 
-def write_zip(fileobj, index: dict, shredders: Iterable, on_shredder: Callable[[int], None] | None = None) -> None:
+def write_zip(
+    fileobj,
+    index: dict,
+    shredders: Iterable,
+    on_shredder: Callable[[int], None] | None = None,
+    progress_for: Callable[[int], Callable[[float], None]] | None = None,
+) -> None:
     """Write CONFIRM_CODE.txt, index.json and every file the given shredder instances generate into ``fileobj``;
-    ``on_shredder(i)`` is called before the i-th shredder generates its files."""
+    ``on_shredder(i)`` is called before the i-th shredder generates its files. A built-in shredder with a fast
+    exporter (``exporters``) is written by that, which reports 0-100 per batch to ``progress_for(i)``; any other
+    shredder by its own ``generate_files``."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("CONFIRM_CODE.txt", index["confirm_code"])
         zf.writestr("index.json", json.dumps(index, indent=4))
         for i, shredder in enumerate(shredders):
             if on_shredder:
                 on_shredder(i)
+            fast = exporters.exporter_for(shredder)
+            if fast:
+                fast(shredder.event, zf, progress_for(i) if progress_for else None)
+                continue
             for fname, _ftype, content in shredder.generate_files() or ():
                 zf.writestr(fname, content)
 
@@ -50,10 +64,12 @@ def sha256_of(fileobj) -> str:
     return digest.hexdigest()
 
 
-def build_into_cachedfile(cachedfile, filename: str, index: dict, shredders: Iterable, on_shredder=None) -> str:
+def build_into_cachedfile(
+    cachedfile, filename: str, index: dict, shredders: Iterable, on_shredder=None, progress_for=None
+) -> str:
     """Build the zip in a temporary file, store it in ``cachedfile`` and return its SHA-256 (hex)."""
     with tempfile.TemporaryFile() as raw:
-        write_zip(raw, index, shredders, on_shredder)
+        write_zip(raw, index, shredders, on_shredder, progress_for)
         checksum = sha256_of(raw)
         cachedfile.filename = filename
         cachedfile.type = "application/zip"

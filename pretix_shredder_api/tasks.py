@@ -112,7 +112,12 @@ def run_export(self, event, job_id: int) -> None:
             index = archive.index_data(event, job.shredders, exported_at, code)
             progress = Progress(row, "export", parts=len(shredders))
             checksum = archive.build_into_cachedfile(
-                job.file, f"{event.slug}.zip", index, shredders, on_shredder=progress.start_part
+                job.file,
+                f"{event.slug}.zip",
+                index,
+                shredders,
+                on_shredder=progress.start_part,
+                progress_for=progress.callback_for,
             )
             jobs.export_succeeded(job_id, checksum=checksum, confirm_code=code, exported_at=exported_at)
         except (ShredError, jobs.JobError) as e:

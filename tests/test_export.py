@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from pretix.base.models import CachedFile
 from pretix.base.shredder import EmailAddressShredder, ShredError
 
+from pretix_shredder_api import exporters
 from pretix_shredder_api.models import ShredderJob
 
 from .conftest import make_event
@@ -151,11 +152,16 @@ def test_stale_limit_is_configurable(client, base_url, orders, monkeypatch):
         (RuntimeError("secret traceback detail"), "Internal error"),
     ],
 )
-def test_failing_export_is_410_with_the_right_message(client, base_url, orders, monkeypatch, error, message):
-    def broken(self):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-exporter", "generate_files"])
+def test_failing_export_is_410_with_the_right_message(client, base_url, orders, monkeypatch, error, message, fast):
+    def broken(*args):
         raise error
 
-    monkeypatch.setattr(EmailAddressShredder, "generate_files", broken)
+    if fast:
+        monkeypatch.setitem(exporters.EXPORTERS, "order_emails", (EmailAddressShredder, broken))
+    else:
+        monkeypatch.setenv("PRETIX_SHREDDER_API_FAST_EXPORT", "off")
+        monkeypatch.setattr(EmailAddressShredder, "generate_files", broken)
     job = start_export(client, base_url)
     resp = client.get(job_url(job, "download"))
     assert resp.status_code == 410

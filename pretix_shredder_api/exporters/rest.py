@@ -1,0 +1,37 @@
+"""Event-level shredders: the waiting list and the invoice PDFs."""
+
+from pretix.api.serializers.waitinglist import WaitingListSerializer
+from pretix.base.services.invoices import invoice_pdf_task
+
+from . import stream
+from .stream import Counter, batched, copy_file, write_json
+
+
+def export_waiting_list(event, zf, progress=None) -> None:
+    entries = event.waitinglistentries.all()
+    counter = Counter(progress, entries.count())
+    serializer = WaitingListSerializer(context={"event": event})  # one instance; to_representation is .data
+
+    def batches():
+        for batch in batched(entries.iterator(chunk_size=stream.BATCH)):
+            out = []
+            for wle in batch:
+                wle.event = event  # the name scheme fallback reads the event's settings
+                out.append(serializer.to_representation(wle))
+            yield out
+            counter.add(len(batch))
+
+    write_json(zf, "waiting-list.json", batches(), kind=list)
+
+
+def export_invoices(event, zf, progress=None) -> None:
+    # the ids first: a missing PDF is rendered (and saved) while we go, which must not run under an open cursor
+    ids = list(event.invoices.filter(shredded=False).values_list("pk", flat=True))
+    counter = Counter(progress, len(ids))
+    for chunk in batched(ids):
+        for i in event.invoices.filter(pk__in=chunk):
+            if not i.file:  # as pretix does: render the missing PDF first
+                invoice_pdf_task.apply(args=(i.pk,))
+                i.refresh_from_db()
+            copy_file(zf, f"invoices/{i.number}.pdf", i.file)
+            counter.add(1)
