@@ -10,7 +10,9 @@ from django.urls import re_path
 from pretix.api.urls import event_router
 
 from .api import ShredderViewSet, unmatched
+from .retention_api import OrganizerPolicyView, RetentionViewSet
 from .views import ShredderSettingsView
+from .views_retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -23,13 +25,43 @@ def take_over_route(router, prefix: str, viewset, basename: str) -> None:
     router.register(prefix, viewset, basename=basename)
 
 
+def register_before(router, prefix: str, viewset, basename: str, before_basename: str) -> None:
+    """Register a viewset ahead of another one, so that its fixed paths win over the other's ``<identifier>/``."""
+    index = next(i for i, (_p, _v, b) in enumerate(router.registry) if b == before_basename)
+    router.registry.insert(index, (prefix, viewset, basename))
+    if hasattr(router, "_urls"):
+        del router._urls
+
+
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
+# P policy/ and P schedule/…: the retention policy and schedule of the event (see retention_api.py)
+register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
 
 urlpatterns = [
     re_path(
         r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/$",
         ShredderSettingsView.as_view(),
         name="settings",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/retention/$",
+        EventRetentionView.as_view(),
+        name="retention",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/retention/download/$",
+        EventRetentionDownloadView.as_view(),
+        name="retention-download",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-retention/$",
+        OrganizerRetentionView.as_view(),
+        name="organizer-retention",
+    ),
+    re_path(
+        r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/$",
+        OrganizerPolicyView.as_view(),
+        name="api-organizer-policy",
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),
