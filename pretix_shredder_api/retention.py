@@ -343,6 +343,7 @@ def _retry(s: ScheduledShred) -> bool:
 
 
 def _fail(s: ScheduledShred, message) -> bool:
+    """Record and report a failure. Returns False: the schedule rests until the next periodic run retries it."""
     message = str(message)
     if not ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
         state=ScheduleState.FAILED,
@@ -357,7 +358,7 @@ def _fail(s: ScheduledShred, message) -> bool:
     if message != s.reported_error:
         ScheduledShred.objects.filter(pk=s.pk).update(reported_error=message)
         notify(s, "failed")
-    return True
+    return False
 
 
 def _drop(s: ScheduledShred, reason) -> bool:
