@@ -79,8 +79,20 @@ def _initial(obj) -> dict:
 
 
 class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
+    """Seen by who may change the event's settings (the policy) or its orders (the schedule: the admins the notice
+    mails link here); each form checks its own permission."""
+
     template_name = "pretix_shredder_api/retention_event.html"
-    permission = "event.settings.general:write"
+    permission = None  # any access to the event; get and post check what they need
+
+    def _may_change_settings(self) -> bool:
+        r = self.request
+        return r.user.has_event_permission(r.organizer, r.event, "event.settings.general:write", request=r)
+
+    def get(self, request, *args, **kwargs):
+        if not (self._may_change_settings() or self._may_change_orders()):
+            raise PermissionDenied()
+        return super().get(request, *args, **kwargs)
 
     def _url(self):
         event = self.request.event
@@ -111,6 +123,7 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
                 "schedule": schedule,
                 "export_ready": bool(schedule and schedule.job and not _export_problem(schedule.job)),
                 "may_change_orders": self._may_change_orders(),
+                "may_change_settings": self._may_change_settings(),
                 "history": event.shredder_api_schedules.all()[:20],
             }
         )
@@ -119,6 +132,8 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         what = request.POST.get("action", "policy")
         if what == "policy":
+            if not self._may_change_settings():
+                raise PermissionDenied()
             return self._save_policy()
         if not self._may_change_orders():
             raise PermissionDenied()
