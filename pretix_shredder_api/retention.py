@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 from pretix.base.i18n import language
 from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
@@ -166,14 +167,18 @@ def shredders_available(event, policy: Policy) -> list[str]:
 
 
 def run_schedule() -> dict:
-    """One periodic run: create schedules for ended events, then move every active schedule on. Returns counts."""
-    created = sum(1 for event in policy_organizers_events() if create_schedule(event) is not None)
-    advanced = 0
-    for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
-        try:
-            advanced += advance(pk)
-        except Exception:  # one broken event must not stop the others; the next run tries it again
-            logger.exception("Scheduled shred %s could not be advanced", pk)
+    """One periodic run: create schedules for ended events, then move every active schedule on. Returns counts.
+
+    Runs across all organizers (pretix's ``runperiodic`` gives no scope), hence ``scopes_disabled``.
+    """
+    with scopes_disabled():
+        created = sum(1 for event in policy_organizers_events() if create_schedule(event) is not None)
+        advanced = 0
+        for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
+            try:
+                advanced += advance(pk)
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Scheduled shred %s could not be advanced", pk)
     return {"created": created, "steps": advanced}
 
 
