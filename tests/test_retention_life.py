@@ -313,3 +313,14 @@ def test_periodic_task_runs_the_scheduler(clock, policy, event):
     assert any(key[0] == "shredder_api_retention" for key, *_rest in periodic_task.receivers)
     periodic_task.send(sender=None)  # what pretix's runperiodic does
     assert schedule_of(event).state == "scheduled"
+
+
+def test_the_scheduler_runs_without_a_scope(clock, policy, event):
+    """pretix's runperiodic calls receivers with no organizer scope active."""
+    from django_scopes import ScopeError, scope
+    from pretix.base.models import Event
+
+    with scope():
+        with pytest.raises(ScopeError):
+            list(Event.objects.all())
+        assert retention.run_schedule() == {"created": 1, "steps": 0}
