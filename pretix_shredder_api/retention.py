@@ -55,7 +55,7 @@ for _key, _type, _default in SETTINGS.values():
 MAX_DAYS = 3650
 LOG_PREFIX = "pretix_shredder_api.schedule."
 LOG_POLICY_CHANGED = "pretix_shredder_api.policy.changed"
-MANUAL_STALE = timedelta(minutes=10)  # a step claimed by a run that died before doing it is retried after this
+STEP_STALE = timedelta(minutes=10)  # a step claimed by a run that died before doing it is retried after this
 
 MSG_NO_SCHEDULE = _("No shred is scheduled for this event.")
 MSG_NO_SHREDDERS = _("None of the policy's data shredders is available for this event.")
@@ -278,7 +278,7 @@ def _start_export(s: ScheduledShred) -> bool:
 
 def _check_export(s: ScheduledShred) -> bool:
     if s.job is None:
-        return s.updated < now() - MANUAL_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
     view = jobs.export_view(s.job)
     if view.active:
         return False
@@ -328,7 +328,7 @@ def _check_shred(s: ScheduledShred) -> bool:
         return _fail(s, jobs.MSG_FILE_GONE)
     view = jobs.shred_view(s.job)
     if view.state == "":
-        return s.updated < now() - MANUAL_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
     if view.active:
         return False
     if view.state == JobState.FAILED:
@@ -407,23 +407,25 @@ def cancel(s: ScheduledShred, *, user=None, auth=None) -> ScheduledShred:
 def postpone(s: ScheduledShred, until: datetime, *, user=None, auth=None) -> ScheduledShred:
     """Move the due date later; the export (if made) stays downloadable until then."""
     allowed = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
-    if s.state not in allowed:
-        raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
-    if until <= max(s.due, now()):
-        raise PostponeDateError(_("Please choose a date after the current due date."))
     notice = timedelta(days=policy_of(s.event).notice_days)
-    won = ScheduledShred.objects.filter(pk=s.pk, version=s.version, state__in=allowed).update(
-        due=until,
-        # Not sent yet: the notice moves with the date; already sent: the admins know, the new date is logged.
-        notice_at=max(until - notice, now()) if s.notice_sent is None else s.notice_at,
-        postponed_at=now(),
-        version=F("version") + 1,
-        updated=now(),
-    )
-    if not won:
+    for _attempt in range(5):  # a periodic run may move the schedule on meanwhile: read it again and retry
+        if s.state not in allowed:
+            raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
+        if until <= max(s.due, now()):
+            raise PostponeDateError(_("Please choose a date after the current due date."))
+        won = ScheduledShred.objects.filter(pk=s.pk, version=s.version, state=s.state).update(
+            due=until,
+            # Not sent yet: the notice moves with the date; already sent: the admins know, the new date is logged.
+            notice_at=max(until - notice, now()) if s.notice_sent is None else s.notice_at,
+            postponed_at=now(),
+            version=F("version") + 1,
+            updated=now(),
+        )
         s.refresh_from_db()
+        if won:
+            break
+    else:
         raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
-    s.refresh_from_db()
     if s.job is not None:
         jobs.keep_export_until(s.job, until + jobs.export_expiry())
     s.log_action(LOG_PREFIX + "postponed", data=_log_data(s), user=user, auth=auth)

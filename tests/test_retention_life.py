@@ -324,3 +324,15 @@ def test_the_scheduler_runs_without_a_scope(clock, policy, event):
         with pytest.raises(ScopeError):
             list(Event.objects.all())
         assert retention.run_schedule() == {"created": 1, "steps": 0}
+
+
+def test_postpone_wins_over_a_run_that_moved_the_schedule_meanwhile(clock, policy, event):
+    retention.run_schedule()
+    clock.move_to(schedule_of(event).notice_at + timedelta(minutes=1))
+    stale = schedule_of(event)  # read by the page before the periodic run below moves it on
+    retention.run_schedule()
+    assert schedule_of(event).state == "noticed"
+    until = stale.due + timedelta(days=3)
+    s = retention.postpone(stale, until)
+    assert (s.state, s.due) == ("noticed", until)
+    assert CachedFile.objects.get(pk=s.job.file_id).expires == until + timedelta(hours=2)
