@@ -172,8 +172,12 @@ def run_schedule() -> dict:
     Runs across all organizers (pretix's ``runperiodic`` gives no scope), hence ``scopes_disabled``.
     """
     with scopes_disabled():
-        created = sum(1 for event in policy_organizers_events() if create_schedule(event) is not None)
-        advanced = 0
+        created = advanced = 0
+        for event in policy_organizers_events():
+            try:
+                created += create_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the scheduled shred of event %s", event.pk)
         for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
             try:
                 advanced += advance(pk)
