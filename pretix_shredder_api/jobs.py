@@ -20,7 +20,7 @@ from pretix.base.i18n import LazyLocaleException
 from pretix.base.models import CachedFile, TeamAPIToken
 from pretix.base.shredder import ShredError, shred_constraints
 
-from .models import JobState, ShredderJob
+from .models import JobState, ScheduledShred, ShredderJob
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ class ExportFailed(JobError):
 
 @dataclass(frozen=True)
 class Identity:
-    """The credential a job belongs to: a team API token, an OAuth application with its user, or a user.
+    """The credential a job belongs to: a team API token, an OAuth application with its user, a user, or the
+    retention policy of an organizer (``policy``: the organizer; jobs the scheduler starts, see ``retention.py``).
 
     Devices never get here: the API's permission class refuses them first.
     """
@@ -136,6 +137,11 @@ class Identity:
     api_token: object = None
     oauth_application: object = None
     user: object = None
+    policy: object = None
+
+    @classmethod
+    def for_policy(cls, organizer) -> "Identity":
+        return cls(policy=organizer)
 
     @classmethod
     def of(cls, auth, user) -> "Identity":
@@ -151,6 +157,8 @@ class Identity:
 
     @property
     def key(self) -> str:
+        if self.policy is not None:
+            return f"{POLICY_PREFIX}{self.policy.slug}"
         if self.api_token is not None:
             return f"token:{self.api_token.pk}"
         if self.oauth_application is not None:
@@ -168,8 +176,17 @@ class Identity:
     def log_kwargs(self) -> dict:
         return {"user": self.user, "auth": self.api_token or self.oauth_application}
 
+    def log_data(self) -> dict:
+        """What a log entry's data says about who acted when no user or credential did (a policy)."""
+        return {"policy": self.policy.slug} if self.policy is not None else {}
+
+
+POLICY_PREFIX = "policy:"
+
 
 def identity_of_job(job: ShredderJob) -> Identity:
+    if job.owner.startswith(POLICY_PREFIX):
+        return Identity.for_policy(job.event.organizer)
     return Identity(api_token=job.api_token, oauth_application=job.oauth_application, user=job.user)
 
 
@@ -305,15 +322,13 @@ def check_confirm_code(job: ShredderJob, confirm_code) -> None:
 def check_unchanged_since_export(job: ShredderJob) -> None:
     """Refuse when anything but this plugin's own log entries was written on the event since the export.
 
-    This plugin's own: logged on a job (export, shred, failure) or with one of its action types (a settings change:
-    the confirm-code policy or the export lifetime do not change the exported data)."""
-    own = ContentType.objects.get_for_model(ShredderJob)
-    changed = (
-        job.event.logentry_set.filter(datetime__gte=job.exported_at)
-        .exclude(content_type=own)
-        .exclude(action_type__startswith=OWN_ACTION_PREFIX)
-        .exists()
+    This plugin's own: entries on its models (jobs, schedules) and its action types (``pretix_shredder_api.*``: a settings or
+    policy change does not change the exported data).
+    """
+    own = Q(content_type__in=ContentType.objects.get_for_models(ShredderJob, ScheduledShred).values()) | Q(
+        action_type__startswith=OWN_ACTION_PREFIX
     )
+    changed = job.event.logentry_set.filter(datetime__gte=job.exported_at).exclude(own).exists()
     if changed:
         raise ShredError(MSG_CHANGED)
 
@@ -336,11 +351,12 @@ def shredders_for(job: ShredderJob) -> list:
 # Transitions requested by a caller
 
 
-def start_export(event, identity: Identity, shredder_ids: list[str]) -> ShredderJob:
+def start_export(event, identity: Identity, shredder_ids: list[str], *, expires_in: timedelta = None) -> ShredderJob:
+    """``expires_in``: how long the finished export stays downloadable if not shredded (default ``export_expiry``)."""
     check_event_constraints(event)
     cf = CachedFile.objects.create(
         date=now(),
-        expires=now() + export_expiry(event),
+        expires=now() + (expires_in if expires_in is not None else export_expiry(event)),
         web_download=False,
         filename="",
         type="application/zip",
@@ -463,7 +479,9 @@ def log_shred(job: ShredderJob, action: str) -> None:
     index = index_data(job.event, job.shredders, job.exported_at, confirm_code=None)
     del index["confirm_code"]  # the log is readable by more people than the export
     # The job is the logged object, so that "changed after the export" can tell this plugin's entries apart.
-    job.log_action(action, data={"indexdata": index, "job": str(job.public_id)}, **identity_of_job(job).log_kwargs())
+    identity = identity_of_job(job)
+    data = {"indexdata": index, "job": str(job.public_id), **identity.log_data()}
+    job.log_action(action, data=data, **identity.log_kwargs())
 
 
 def logged_shredders(logentry) -> list[str]:
@@ -520,6 +538,11 @@ def shred_failed(job_id: int, attempt: str, message: str) -> None:
             release_file(ShredderJob.objects.filter(pk=job_id))
 
 
+def keep_export_until(job: ShredderJob, until) -> None:
+    """Keep a finished, not yet shredded export downloadable until ``until`` (a file held for a shred stays held)."""
+    CachedFile.objects.filter(pk=job.file_id, expires__isnull=False).update(expires=until)
+
+
 def release_file(jobs_queryset) -> None:
     """Give the held export files of these jobs an expiry again (each its event's export lifetime)."""
     held = jobs_queryset.filter(file__isnull=False, file__expires__isnull=True).select_related("event__organizer")
@@ -545,7 +568,12 @@ def cleanup() -> int:
 
     cutoff = now() - retention()
     alive_shreds = Q(shred_state__in=ACTIVE) & ~_dead("shred")
-    old = ShredderJob.objects.filter(created__lt=cutoff).exclude(shred_finished__gte=cutoff).exclude(alive_shreds)
+    old = (
+        ShredderJob.objects.filter(created__lt=cutoff)
+        .exclude(shred_finished__gte=cutoff)
+        .exclude(alive_shreds)
+        .exclude(file__expires__gt=now())  # an export kept for a long notice period outlives the retention period
+    )
     CachedFile.objects.filter(pk__in=old.values("file_id")).delete()
     _total, deleted = old.delete()
     return deleted.get(ShredderJob._meta.label, 0)

@@ -83,3 +83,61 @@ class ShredderJob(LoggingMixin, models.Model):
 
     def __str__(self):
         return str(self.public_id)
+
+
+class ScheduleState(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")  # waiting for the notice time
+    EXPORTING = "exporting", _("exporting")  # the export admins may download during the notice period is being made
+    NOTICED = "noticed", _("notice sent")  # export ready, admins told; waiting for the due date
+    SHREDDING = "shredding", _("shredding")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")  # the last attempt failed; the next periodic run tries again
+    CANCELLED = "cancelled", _("cancelled")
+    DROPPED = "dropped", _("no longer due")  # the event is not over any more, or its policy was switched off
+
+
+ACTIVE_SCHEDULE_STATES = (
+    ScheduleState.SCHEDULED,
+    ScheduleState.EXPORTING,
+    ScheduleState.NOTICED,
+    ScheduleState.SHREDDING,
+    ScheduleState.FAILED,
+)
+
+
+class ScheduledShred(LoggingMixin, models.Model):
+    """A shred the retention policy planned for an event; at most one active per event (a database constraint).
+
+    Its work is done by an ordinary ``ShredderJob`` owned by ``policy:<organizer>``. Rules live in ``retention.py``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey("pretixbase.Event", on_delete=models.CASCADE, related_name="shredder_api_schedules")
+    state = models.CharField(max_length=16, choices=ScheduleState.choices, default=ScheduleState.SCHEDULED)
+    shredders = models.JSONField(default=list)
+    due = models.DateTimeField()
+    notice_at = models.DateTimeField()
+    notice_sent = models.DateTimeField(null=True, blank=True)
+    postponed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # The last error the admins were mailed about: the same error on the next retry is not mailed again.
+    reported_error = models.TextField(blank=True)
+    job = models.ForeignKey(ShredderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Compare-and-set counter: every step moves it, so two periodic runs at once never take the same step twice.
+    version = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=models.Q(state__in=[s.value for s in ACTIVE_SCHEDULE_STATES]),
+                name="shredder_api_one_active_schedule",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.event_id}:{self.due:%Y-%m-%d}"

@@ -23,9 +23,15 @@ EVENT_PAGES = [
     Page("residual", _("Personal data left"), "event.orders:read", icon="search"),
 ]
 # Event settings navigation (the policies exist where the plugin is enabled).
-EVENT_SETTINGS_PAGES = [Page("settings", _("Data shredder"), "event.settings.general:write")]
+EVENT_SETTINGS_PAGES = [
+    Page("settings", _("Data shredder"), "event.settings.general:write"),
+    Page("retention", _("Data retention"), "event.settings.general:write"),
+]
 # Organizer navigation.
-ORGANIZER_PAGES = [Page("overview", _("Personal data by event"), None, icon="eraser")]
+ORGANIZER_PAGES = [
+    Page("overview", _("Personal data by event"), None, icon="eraser"),
+    Page("organizer-retention", _("Data retention"), "organizer.settings.general:write", icon="clock-o"),
+]
 
 
 def _current(request) -> str:

@@ -13,6 +13,8 @@ logger = logging.getLogger(__name__)
 
 settings_hierarkey.add_default("shredder_api_require_confirm_code", "False", bool)
 
+from . import retention  # noqa: E402  (registers the retention policy's settings defaults)
+
 
 @receiver(periodic_task, dispatch_uid="shredder_api_cleanup")
 @minimum_interval(minutes_after_success=60)
@@ -57,3 +59,11 @@ def completing_shredders(sender, **kwargs):
     from .shredders import COMPLETING
 
     return list(COMPLETING)
+
+
+@receiver(periodic_task, dispatch_uid="shredder_api_retention")
+@minimum_interval(minutes_after_success=5, minutes_after_error=5)
+def run_retention(sender, **kwargs):
+    result = retention.run_schedule()
+    if result["created"] or result["steps"]:
+        logger.info("Retention: %(created)d shreds scheduled, %(steps)d steps taken", result)

@@ -10,8 +10,10 @@ from django.urls import re_path
 from pretix.api.urls import event_router
 
 from .api import ShredderViewSet, unmatched
+from .retention_api import OrganizerPolicyView, RetentionViewSet
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
 from .views_residual import ResidualView
+from .views_retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -24,7 +26,17 @@ def take_over_route(router, prefix: str, viewset, basename: str) -> None:
     router.register(prefix, viewset, basename=basename)
 
 
+def register_before(router, prefix: str, viewset, basename: str, before_basename: str) -> None:
+    """Register a viewset ahead of another one, so that its fixed paths win over the other's ``<identifier>/``."""
+    index = next(i for i, (_p, _v, b) in enumerate(router.registry) if b == before_basename)
+    router.registry.insert(index, (prefix, viewset, basename))
+    if hasattr(router, "_urls"):
+        del router._urls
+
+
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
+# P policy/ and P schedule/…: the retention policy and schedule of the event (see retention_api.py)
+register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
 
 urlpatterns = [
     re_path(
@@ -47,6 +59,26 @@ urlpatterns = [
         r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/residual/$",
         ResidualView.as_view(),
         name="residual",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/retention/$",
+        EventRetentionView.as_view(),
+        name="retention",
+    ),
+    re_path(
+        r"^control/event/(?P<organizer>[^/]+)/(?P<event>[^/]+)/shredder-api/retention/download/$",
+        EventRetentionDownloadView.as_view(),
+        name="retention-download",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-retention/$",
+        OrganizerRetentionView.as_view(),
+        name="organizer-retention",
+    ),
+    re_path(
+        r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/$",
+        OrganizerPolicyView.as_view(),
+        name="api-organizer-policy",
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),

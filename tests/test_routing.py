@@ -6,6 +6,7 @@ from pretix.api.urls import event_router
 from pretix.api.views.shredders import EventShreddersViewSet
 
 from pretix_shredder_api.api import ShredderViewSet
+from pretix_shredder_api.retention_api import RetentionViewSet
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,8 @@ def test_documented_paths_resolve_to_our_viewset(name, path, kwargs):
 
 def test_builtin_registration_was_replaced_not_added_to():
     registered = [(prefix, viewset) for prefix, viewset, _basename in event_router.registry if prefix == "shredders"]
-    assert registered == [("shredders", ShredderViewSet)]
+    # the retention viewset's fixed paths (policy/, schedule/…) go first, so the shredder detail route cannot take them
+    assert registered == [("shredders", RetentionViewSet), ("shredders", ShredderViewSet)]
     assert not any(viewset is EventShreddersViewSet for _p, viewset, _b in event_router.registry)
 
 

@@ -1,0 +1,517 @@
+"""Retention: shredding that happens by itself some days after an event ended, with notice and a cancel window.
+
+* **Policy** - per organizer in ``organizer.settings``, overridable per event in ``event.settings`` (pretix's
+  settings hierarchy): on/off, which shredders, days after the event's end, days of notice. Default: off.
+* **Schedule** - one ``ScheduledShred`` per event and run. The periodic task calls :func:`run_schedule`, which
+  creates schedules for events that ended and moves each active one a step on:
+
+  ``scheduled`` ─(notice time: due − notice days)─▶ ``exporting`` ─(export done, admins mailed)─▶ ``noticed``
+  ─(due)─▶ ``shredding`` ─▶ ``done``; any step may end in ``failed`` (reported: state, log entry, mail), which the
+  next run retries from where it failed. ``cancelled`` (by a person) and ``dropped`` (the event is not over any
+  more, or its policy was switched off before the shred started) are final.
+
+  The export is made at notice time, so admins can download it during the whole notice period; the shred at the
+  due date shreds exactly that export - if the event changed after it, the run fails (reported) and the next one
+  makes a new export and shreds that. Nothing is shredded that was not exported first.
+* All work goes through ``jobs.start_export`` / ``jobs.request_shred`` with the identity ``policy:<organizer>``,
+  so every guard (event over, shop offline, nothing changed since the export) holds as for a person.
+* Two periodic runs at once (two cron hosts): a partial unique constraint allows one active schedule per event,
+  and every step is a compare-and-set on the schedule's ``version``; only the run that wins a step does it.
+"""
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models.functions import Coalesce, Greatest
+from django.utils.formats import date_format
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+from pretix.base.i18n import language
+from pretix.base.models import Event, Team, User
+from pretix.base.settings import settings_hierarkey
+from pretix.base.shredder import ShredError
+
+from . import jobs
+from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The policy: four settings in pretix's hierarchy (event → organizer → default)
+
+SETTINGS = {
+    "enabled": ("shredder_retention_enabled", bool, "False"),
+    "shredders": ("shredder_retention_shredders", list, "[]"),
+    "days_after_event": ("shredder_retention_days", int, "30"),
+    "notice_days": ("shredder_retention_notice_days", int, "7"),
+}
+for _key, _type, _default in SETTINGS.values():
+    settings_hierarkey.add_default(_key, _default, _type)
+
+MAX_DAYS = 3650
+LOG_PREFIX = "pretix_shredder_api.schedule."
+LOG_POLICY_CHANGED = "pretix_shredder_api.policy.changed"
+STEP_STALE = timedelta(minutes=10)  # a step claimed by a run that died before doing it is retried after this
+
+MSG_NO_SCHEDULE = _("No shred is scheduled for this event.")
+MSG_NO_SHREDDERS = _("None of the policy's data shredders is available for this event.")
+MSG_STEP_INTERRUPTED = _("The scheduled run was interrupted before it could start its work; it is tried again.")
+MSG_NOT_CANCELLABLE = _("This scheduled shred can no longer be cancelled (it is {state}).")
+MSG_NOT_POSTPONABLE = _("This scheduled shred can no longer be postponed (it is {state}).")
+
+
+@dataclass(frozen=True)
+class Policy:
+    enabled: bool = False
+    shredders: tuple = ()
+    days_after_event: int = 30
+    notice_days: int = 7
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["shredders"] = list(self.shredders)
+        return d
+
+
+def policy_of(obj) -> Policy:
+    """The effective policy of an organizer or event (an event falls back to its organizer, then the default)."""
+    values = {name: obj.settings.get(key, as_type=t) for name, (key, t, _d) in SETTINGS.items()}
+    values["shredders"] = tuple(values["shredders"] or ())
+    return Policy(**values)
+
+
+def overridden(event) -> list[str]:
+    """The policy fields the event sets itself (the others come from the organizer)."""
+    own = event.settings._cache()
+    return [name for name, (key, _t, _d) in SETTINGS.items() if key in own]
+
+
+def policy_problems(policy: Policy) -> dict:
+    """Field → message for a policy that cannot be stored (checked on the merged, effective values)."""
+    problems = {}
+    if policy.enabled and not policy.shredders:
+        problems["shredders"] = [_("Please name at least one data shredder for an active policy.")]
+    if policy.notice_days > policy.days_after_event:
+        problems["notice_days"] = [_("The notice period cannot be longer than the days after the event.")]
+    return problems
+
+
+def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
+    """Store changed fields on an organizer or event; ``None`` on an event removes its override (inherit).
+
+    Logged as ``pretix_shredder_api.policy.changed`` - on the organizer, or on the event with this plugin's action
+    type, which does not count as a change of the event's data (see ``jobs.check_unchanged_since_export``).
+    """
+    for name, value in changes.items():
+        key = SETTINGS[name][0]
+        if value is None:
+            obj.settings.delete(key)
+        else:
+            obj.settings.set(key, list(value) if name == "shredders" else value)
+    obj.log_action(LOG_POLICY_CHANGED, data={"policy": changes}, user=user, auth=auth)
+
+
+def policy_organizers_events():
+    """Events whose effective policy may be on (their own setting, or their organizer's), not yet scheduled."""
+    enabled_key = SETTINGS["enabled"][0]
+    blocking = ScheduledShred.objects.filter(event=OuterRef("pk")).exclude(state=ScheduleState.DROPPED)
+    return (
+        Event.objects.filter(
+            Q(_settings_objects__key=enabled_key, _settings_objects__value="True")
+            | Q(organizer___settings_objects__key=enabled_key, organizer___settings_objects__value="True")
+        )
+        .filter(Q(has_subevents=True) | Q(date_from__lt=now()))
+        .exclude(Exists(blocking))
+        .select_related("organizer")
+        .distinct()
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# When an event is due
+
+
+def event_end(event) -> datetime | None:
+    """The end of the event; of a series, of its last date (as pretix's ``shred_constraints`` judges "over")."""
+    if event.has_subevents:
+        return event.subevents.aggregate(
+            end=Coalesce(Greatest(Max("date_to"), Max("date_from")), Max("date_to"), Max("date_from"))
+        )["end"]
+    return event.date_to or event.date_from
+
+
+def is_over(event) -> bool:
+    end = event_end(event)
+    return end is not None and end < now()
+
+
+def plan(event, policy: Policy) -> tuple[datetime, datetime]:
+    """(notice time, due time): due N days after the end, but never sooner than a full notice period from now."""
+    notice = timedelta(days=policy.notice_days)
+    due = max(event_end(event) + timedelta(days=policy.days_after_event), now() + notice)
+    return due - notice, due
+
+
+def shredders_available(event, policy: Policy) -> list[str]:
+    """The policy's shredders this event has (in the policy's order); others are not active for it."""
+    known = event.get_data_shredders()
+    return [s for s in policy.shredders if s in known]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The scheduler the periodic task calls
+
+
+def run_schedule() -> dict:
+    """One periodic run: create schedules for ended events, then move every active schedule on. Returns counts.
+
+    Runs across all organizers (pretix's ``runperiodic`` gives no scope), hence ``scopes_disabled``.
+    """
+    with scopes_disabled():
+        created = advanced = 0
+        for event in policy_organizers_events():
+            try:
+                created += create_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the scheduled shred of event %s", event.pk)
+        for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
+            try:
+                advanced += advance(pk)
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Scheduled shred %s could not be advanced", pk)
+    return {"created": created, "steps": advanced}
+
+
+def create_schedule(event) -> ScheduledShred | None:
+    policy = policy_of(event)
+    if not policy.enabled or not is_over(event):
+        return None
+    notice_at, due = plan(event, policy)
+    try:
+        with transaction.atomic():
+            schedule = ScheduledShred.objects.create(
+                event=event, shredders=list(policy.shredders), due=due, notice_at=notice_at
+            )
+    except IntegrityError:  # another run created it a moment ago
+        return None
+    _log(schedule, "created", due=due.isoformat(), notice_at=notice_at.isoformat())
+    return schedule
+
+
+def advance(pk: int, max_steps: int = 6) -> int:
+    """Take the steps that are due for one schedule (several in eager mode, where work finishes at once)."""
+    steps = 0
+    while steps < max_steps:
+        schedule = ScheduledShred.objects.select_related("event__organizer", "job").filter(pk=pk).first()
+        if schedule is None or schedule.state not in ACTIVE_SCHEDULE_STATES or not _step(schedule):
+            break
+        steps += 1
+    return steps
+
+
+def _claim(schedule: ScheduledShred, state: str, **fields) -> bool:
+    """Compare-and-set: move the schedule from the state and version we read to ``state``; False if another run
+    (or a person) moved it first."""
+    won = ScheduledShred.objects.filter(pk=schedule.pk, version=schedule.version, state=schedule.state).update(
+        state=state, version=F("version") + 1, updated=now(), **fields
+    )
+    if won:
+        schedule.refresh_from_db()
+    return bool(won)
+
+
+def _step(s: ScheduledShred) -> bool:
+    """One step; True if the schedule moved (so the next may be due as well)."""
+    event, policy = s.event, policy_of(s.event)
+    if s.state != ScheduleState.SHREDDING:
+        if not policy.enabled:
+            return _drop(s, _("The retention policy was switched off."))
+        if not is_over(event):
+            return _drop(s, _("The event is not over any more."))
+    if s.state == ScheduleState.SCHEDULED:
+        _replan(s, event, policy)
+        return now() >= s.notice_at and _start_export(s)
+    if s.state == ScheduleState.EXPORTING:
+        return _check_export(s)
+    if s.state == ScheduleState.NOTICED:
+        return now() >= s.due and _start_shred(s)
+    if s.state == ScheduleState.SHREDDING:
+        return _check_shred(s)
+    if s.state == ScheduleState.FAILED:
+        return _retry(s)
+    return False
+
+
+def _replan(s: ScheduledShred, event, policy: Policy) -> None:
+    """Before the notice, the plan follows the policy and the event's dates (unless a person postponed it)."""
+    if s.postponed_at is not None:
+        return
+    notice_at, due = plan(event, policy)
+    if (notice_at, due, list(policy.shredders)) != (s.notice_at, s.due, s.shredders):
+        ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
+            notice_at=notice_at, due=due, shredders=list(policy.shredders)
+        )
+        s.notice_at, s.due, s.shredders = notice_at, due, list(policy.shredders)
+
+
+def _start_export(s: ScheduledShred) -> bool:
+    if not _claim(s, ScheduleState.EXPORTING, job=None):
+        return False
+    shredders = shredders_available(s.event, Policy(shredders=tuple(s.shredders)))
+    if not shredders:
+        return _fail(s, MSG_NO_SHREDDERS)
+    try:
+        with language(s.event.settings.locale):
+            # Downloadable for the notice period (until the due date) and the usual time after it.
+            job = jobs.start_export(
+                s.event,
+                jobs.Identity.for_policy(s.event.organizer),
+                shredders,
+                expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(),
+            )
+    except jobs.JobError as e:
+        return _fail(s, str(e))
+    ScheduledShred.objects.filter(pk=s.pk).update(job=job)
+    _log(s, "export_started", job=str(job.public_id), shredders=shredders)
+    return True
+
+
+def _check_export(s: ScheduledShred) -> bool:
+    if s.job is None:
+        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+    view = jobs.export_view(s.job)
+    if view.active:
+        return False
+    if view.state == JobState.FAILED:
+        return _fail(s, view.message)
+    first_notice = s.notice_sent is None
+    if not _claim(s, ScheduleState.NOTICED, notice_sent=s.notice_sent or now()):
+        return False
+    if first_notice:
+        recipients = notify(s, "notice")
+        _log(s, "notice_sent", due=s.due.isoformat(), recipients=len(recipients))
+    return True
+
+
+def _usable_export(s: ScheduledShred) -> str:
+    """ "" if the schedule's export can be shredded now, else why not."""
+    if s.job is None:
+        return str(jobs.MSG_FILE_GONE)
+    try:
+        jobs.downloadable_file(s.job)
+        jobs.check_unchanged_since_export(s.job)
+    except (jobs.JobError, ShredError) as e:
+        return str(e)
+    return ""
+
+
+def _start_shred(s: ScheduledShred) -> bool:
+    try:
+        jobs.check_event_constraints(s.event)  # never for a live shop or an event that is not over
+    except jobs.ConstraintError as e:
+        return _fail(s, str(e))
+    problem = _usable_export(s)
+    if problem:
+        return _fail(s, problem)
+    if not _claim(s, ScheduleState.SHREDDING):
+        return False
+    try:
+        job = jobs.request_shred(s.job, s.job.confirm_code)  # the policy holds the export, so it knows the code
+    except jobs.JobError as e:
+        return _fail(s, str(e))
+    _log(s, "shred_started", job=str(job.public_id))
+    return True
+
+
+def _check_shred(s: ScheduledShred) -> bool:
+    if s.job is None:
+        return _fail(s, jobs.MSG_FILE_GONE)
+    view = jobs.shred_view(s.job)
+    if view.state == "":
+        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+    if view.active:
+        return False
+    if view.state == JobState.FAILED:
+        return _fail(s, view.message)
+    if not _claim(s, ScheduleState.DONE, last_error=""):
+        return False
+    _log(s, "done", job=str(s.job.public_id))
+    notify(s, "done")
+    return True
+
+
+def _retry(s: ScheduledShred) -> bool:
+    """A failed schedule goes on from where it failed: shred a still usable export, or make a new one."""
+    if s.job is not None and jobs.export_view(s.job).state == JobState.SUCCEEDED and not _usable_export(s):
+        return _claim(s, ScheduleState.NOTICED)
+    return now() >= s.notice_at and _start_export(s)
+
+
+def _fail(s: ScheduledShred, message) -> bool:
+    """Record and report a failure. Returns False: the schedule rests until the next periodic run retries it."""
+    message = str(message)
+    if not ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
+        state=ScheduleState.FAILED,
+        version=F("version") + 1,
+        attempts=F("attempts") + 1,
+        last_error=message,
+        updated=now(),
+    ):
+        return False
+    s.refresh_from_db()
+    _log(s, "failed", error=message, attempt=s.attempts)
+    if message != s.reported_error:
+        ScheduledShred.objects.filter(pk=s.pk).update(reported_error=message)
+        notify(s, "failed")
+    return False
+
+
+def _drop(s: ScheduledShred, reason) -> bool:
+    if not _claim(s, ScheduleState.DROPPED, last_error=str(reason)):
+        return False
+    _log(s, "dropped", reason=str(reason))
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What people do: cancel and postpone
+
+
+class ScheduleError(jobs.JobError):
+    """A person asked for something the schedule's state does not allow."""
+
+
+class PostponeDateError(jobs.JobError):
+    """The date to postpone to is not later than the current due date."""
+
+
+def current_schedule(event) -> ScheduledShred | None:
+    """The event's active schedule, else its most recent one."""
+    qs = ScheduledShred.objects.filter(event=event).select_related("job")
+    return qs.filter(state__in=ACTIVE_SCHEDULE_STATES).first() or qs.first()
+
+
+def cancel(s: ScheduledShred, *, user=None, auth=None) -> ScheduledShred:
+    """A cancelled shred never runs: allowed until the shred has started."""
+    allowed = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
+    won = ScheduledShred.objects.filter(pk=s.pk, state__in=allowed).update(
+        state=ScheduleState.CANCELLED, version=F("version") + 1, updated=now()
+    )
+    s.refresh_from_db()
+    if not won:
+        raise ScheduleError(MSG_NOT_CANCELLABLE.format(state=s.get_state_display()))
+    s.log_action(LOG_PREFIX + "cancelled", data=_log_data(s), user=user, auth=auth)
+    return s
+
+
+def postpone(s: ScheduledShred, until: datetime, *, user=None, auth=None) -> ScheduledShred:
+    """Move the due date later; the export (if made) stays downloadable until then."""
+    allowed = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
+    notice = timedelta(days=policy_of(s.event).notice_days)
+    for _attempt in range(5):  # a periodic run may move the schedule on meanwhile: read it again and retry
+        if s.state not in allowed:
+            raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
+        if until <= max(s.due, now()):
+            raise PostponeDateError(_("Please choose a date after the current due date."))
+        won = ScheduledShred.objects.filter(pk=s.pk, version=s.version, state=s.state).update(
+            due=until,
+            # Not sent yet: the notice moves with the date; already sent: the admins know, the new date is logged.
+            notice_at=max(until - notice, now()) if s.notice_sent is None else s.notice_at,
+            postponed_at=now(),
+            version=F("version") + 1,
+            updated=now(),
+        )
+        s.refresh_from_db()
+        if won:
+            break
+    else:
+        raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
+    if s.job is not None:
+        jobs.keep_export_until(s.job, until + jobs.export_expiry())
+    s.log_action(LOG_PREFIX + "postponed", data=_log_data(s), user=user, auth=auth)
+    return s
+
+
+def start_of_day(day, event) -> datetime:
+    """A date means its start in the event's time zone."""
+    return datetime.combine(day, time(0, 0), tzinfo=event.timezone)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Log entries and mails
+
+
+def _log_data(s: ScheduledShred, **extra) -> dict:
+    return {
+        "policy": s.event.organizer.slug,
+        "due": s.due.isoformat(),
+        "state": s.state,
+        "shredders": s.shredders,
+        **extra,
+    }
+
+
+def _log(s: ScheduledShred, what: str, **extra) -> None:
+    """Logged on the schedule (with ``"policy": <organizer>`` in the data): this plugin's own entry, so it never
+    makes the event look changed after the export."""
+    s.log_action(LOG_PREFIX + what, data=_log_data(s, **extra))
+
+
+def admins(event) -> list:
+    """The people who may cancel or postpone: active members of teams that may change this event's orders."""
+    teams = (
+        Team.objects.filter(organizer=event.organizer)
+        .with_event_permission("event.orders:write")
+        .filter(Q(all_events=True) | Q(limit_events=event))
+    )
+    return list(User.objects.filter(teams__in=teams, is_active=True).distinct().order_by("pk"))
+
+
+SUBJECTS = {
+    "notice": _("Personal data of {event} will be shredded on {date}"),
+    "failed": _("The scheduled data shred of {event} failed"),
+    "done": _("The personal data of {event} has been shredded"),
+}
+
+
+def notify(s: ScheduledShred, kind: str) -> list:
+    """Mail the event's admins through pretix's mail machinery; returns the recipients."""
+    from pretix.base.services.mail import mail
+    from pretix.helpers.urls import mainreverse_absolute
+
+    event = s.event
+    recipients = admins(event)
+    url = mainreverse_absolute(
+        "plugins:pretix_shredder_api:retention", kwargs={"organizer": event.organizer.slug, "event": event.slug}
+    )
+    for user in recipients:
+        with language(user.locale):
+            due = date_format(s.due.astimezone(event.timezone), "SHORT_DATETIME_FORMAT")
+            context = {
+                "event": str(event.name),
+                "organizer": str(event.organizer.name),
+                "due": due,
+                "shredders": ", ".join(
+                    str(sh.verbose_name) for k, sh in event.get_data_shredders().items() if k in s.shredders
+                ),
+                "error": s.last_error,
+                "url": url,
+            }
+            subject = SUBJECTS[kind].format(event=context["event"], date=due)
+        try:
+            mail(
+                user.email,
+                subject,
+                f"pretix_shredder_api/email/retention_{kind}.txt",
+                context,
+                event=None,
+                user=user,
+                locale=user.locale,
+            )
+        except Exception:  # a mail that cannot be queued must not stop the schedule; it is logged
+            logger.exception("Could not mail %s about scheduled shred %s", user.pk, s.pk)
+    return recipients

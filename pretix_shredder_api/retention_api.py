@@ -1,0 +1,212 @@
+"""REST endpoints of the retention policy and its schedule: thin views over ``retention``.
+
+* ``GET|PATCH /api/v1/organizers/<o>/shredder-policy/`` - the organizer's policy (read: any credential of the
+  organizer, as pretix's organizer settings; write: ``organizer.settings.general:write``).
+* ``GET|PATCH P policy/`` - the event's effective policy and its overrides (read: ``event.orders:read``; write:
+  ``event.settings.general:write`` and ``event.orders:write`` - it is a setting that changes deletion).
+* ``GET P schedule/``, ``GET P schedule/download/``, ``POST P schedule/cancel/``, ``POST P schedule/postpone/``
+  (read: ``event.orders:read``; download, cancel, postpone: ``event.orders:write``).
+"""
+
+from datetime import datetime
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers, viewsets
+from rest_framework import status as http
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import jobs, retention
+from .api import NoSerializerMetadata, ShredderPermission, as_dict, refusal
+from .downloads import file_response
+
+MSG_NO_SCHEDULE = retention.MSG_NO_SCHEDULE
+
+
+class PolicySerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False)
+    shredders = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, allow_empty=True, max_length=100
+    )
+    days_after_event = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
+    notice_days = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
+
+    def __init__(self, *args, known=None, allow_null=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known = known
+        for f in self.fields.values():
+            f.allow_null = allow_null  # on an event, null removes the override (the organizer's value applies)
+
+    def validate_shredders(self, value):
+        if value is None:
+            return value
+        if self.known is not None:
+            unknown = [v for v in value if v not in self.known]
+            if unknown:
+                msg = _('"{identifier}" is not a known data shredder for this event.')
+                raise serializers.ValidationError([msg.format(identifier=u[:100]) for u in unknown])
+        return list(dict.fromkeys(value))
+
+
+def save_policy(request, obj, *, known=None, allow_null=False, current=None) -> Response | None:
+    """Validate a PATCH against the effective policy it would make, store it and log it; a 400 answer or None."""
+    s = PolicySerializer(data=as_dict(request.data), known=known, allow_null=allow_null, partial=True)
+    s.is_valid(raise_exception=True)
+    changes = dict(s.validated_data)
+    merged = current(changes)
+    problems = retention.policy_problems(merged)
+    if problems:
+        return Response({k: [str(m) for m in v] for k, v in problems.items()}, status=http.HTTP_400_BAD_REQUEST)
+    if changes:
+        retention.update_policy(obj, changes, user=request.user, auth=request.auth)
+    return None
+
+
+def _merged(obj, changes: dict, parent=None) -> retention.Policy:
+    """The policy ``obj`` would have after ``changes`` (``None`` = the parent's value)."""
+    values = retention.policy_of(obj).as_dict()
+    parent_values = retention.policy_of(parent).as_dict() if parent is not None else {}
+    for k, v in changes.items():
+        values[k] = parent_values.get(k) if v is None else v
+    values["shredders"] = tuple(values["shredders"])
+    return retention.Policy(**values)
+
+
+class OrganizerPolicyView(APIView):
+    permission = None  # any credential of the organizer may read it, as pretix's organizer settings
+    write_permission = "organizer.settings.general:write"
+    permission_classes = [ShredderPermission]
+    metadata_class = NoSerializerMetadata
+
+    def get(self, request, *args, **kwargs):
+        return Response(retention.policy_of(request.organizer).as_dict())
+
+    def patch(self, request, *args, **kwargs):
+        organizer = request.organizer
+        refused = save_policy(request, organizer, current=lambda changes: _merged(organizer, changes))
+        if refused is not None:
+            return refused
+        organizer.settings.flush()
+        return Response(retention.policy_of(organizer).as_dict())
+
+
+def schedule_body(s) -> dict:
+    job = s.job
+    return {
+        "state": s.state,
+        "due": s.due.isoformat(),
+        "notice_at": s.notice_at.isoformat(),
+        "notice_sent": s.notice_sent.isoformat() if s.notice_sent else None,
+        "postponed": s.postponed_at is not None,
+        "shredders": s.shredders,
+        "attempts": s.attempts,
+        "last_error": s.last_error,
+        "export": jobs.export_view(job).state if job else None,
+        "shred": (jobs.shred_view(job).state or None) if job else None,
+    }
+
+
+class PostponeSerializer(serializers.Serializer):
+    date = serializers.CharField()
+
+    def validate_date(self, value):
+        """A date (its start in the event's time zone) or an ISO datetime with its offset."""
+        event = self.context["event"]
+        try:
+            if len(value) == 10:
+                return retention.start_of_day(datetime.strptime(value, "%Y-%m-%d").date(), event)
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise serializers.ValidationError(_("Please give a date as YYYY-MM-DD or an ISO 8601 datetime.")) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=event.timezone)
+        return parsed
+
+
+class RetentionViewSet(viewsets.ViewSet):
+    """The event's policy and schedule, on the ``shredders`` prefix of pretix's event router."""
+
+    permission_classes = [ShredderPermission]
+    metadata_class = NoSerializerMetadata
+
+    def _get_permission_name(self, request):
+        if request.method in SAFE_METHODS and getattr(self, "action", None) != "schedule_download":
+            return "event.orders:read"
+        return "event.orders:write"
+
+    def _schedule(self):
+        s = retention.current_schedule(self.request.event)
+        if s is None:
+            return None, Response({"detail": str(MSG_NO_SCHEDULE)}, status=http.HTTP_404_NOT_FOUND)
+        return s, None
+
+    def _policy_body(self):
+        event = self.request.event
+        return {**retention.policy_of(event).as_dict(), "overridden": retention.overridden(event)}
+
+    @action(detail=False, methods=["GET", "PATCH"], url_path="policy", url_name="policy")
+    def policy(self, request, *args, **kwargs):
+        event = request.event
+        if request.method == "PATCH":
+            if "event.settings.general:write" not in request.eventpermset:
+                raise PermissionDenied()
+            refused = save_policy(
+                request,
+                event,
+                known=event.get_data_shredders(),
+                allow_null=True,
+                current=lambda changes: _merged(event, changes, parent=event.organizer),
+            )
+            if refused is not None:
+                return refused
+            event.settings.flush()
+        return Response(self._policy_body())
+
+    @action(detail=False, methods=["GET"], url_path="schedule", url_name="schedule")
+    def schedule(self, request, *args, **kwargs):
+        s, missing = self._schedule()
+        return missing or Response(schedule_body(s))
+
+    @action(detail=False, methods=["GET"], url_path="schedule/download", url_name="schedule-download")
+    def schedule_download(self, request, *args, **kwargs):
+        s, missing = self._schedule()
+        if missing:
+            return missing
+        if s.job is None:
+            return Response(
+                {"detail": str(_("No export has been made for this schedule yet."))}, status=http.HTTP_404_NOT_FOUND
+            )
+        try:
+            cf = jobs.downloadable_file(s.job)
+        except jobs.JobError as e:
+            return refusal(e)
+        return file_response(request, cf, s.job.file_sha256)
+
+    @action(detail=False, methods=["POST"], url_path="schedule/cancel", url_name="schedule-cancel")
+    def schedule_cancel(self, request, *args, **kwargs):
+        s, missing = self._schedule()
+        if missing:
+            return missing
+        try:
+            s = retention.cancel(s, user=request.user, auth=request.auth)
+        except retention.ScheduleError as e:
+            return Response({"detail": str(e)}, status=http.HTTP_409_CONFLICT)
+        return Response(schedule_body(s))
+
+    @action(detail=False, methods=["POST"], url_path="schedule/postpone", url_name="schedule-postpone")
+    def schedule_postpone(self, request, *args, **kwargs):
+        s, missing = self._schedule()
+        if missing:
+            return missing
+        serializer = PostponeSerializer(data=as_dict(request.data), context={"event": request.event})
+        serializer.is_valid(raise_exception=True)
+        try:
+            s = retention.postpone(s, serializer.validated_data["date"], user=request.user, auth=request.auth)
+        except retention.PostponeDateError as e:
+            return Response({"date": [str(e)]}, status=http.HTTP_400_BAD_REQUEST)
+        except retention.ScheduleError as e:
+            return Response({"detail": str(e)}, status=http.HTTP_409_CONFLICT)
+        return Response(schedule_body(s))
