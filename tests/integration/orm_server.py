@@ -36,7 +36,7 @@ def main():
                 if "function" in request:
                     result = getattr(orm_functions, request["function"])(**kwargs)
                 else:
-                    namespace = {"kwargs": kwargs, "result": None}
+                    namespace = {**kwargs, "kwargs": kwargs, "result": None}  # the kwargs also as names
                     exec(request["code"], namespace)  # noqa: S102 - test helper, code comes from the tests
                     result = namespace["result"]
             answer = {"ok": True, "result": result}
