@@ -322,8 +322,8 @@ def check_confirm_code(job: ShredderJob, confirm_code) -> None:
 def check_unchanged_since_export(job: ShredderJob) -> None:
     """Refuse when anything but this plugin's own log entries was written on the event since the export.
 
-    This plugin's own: entries on its models (jobs, schedules) and its action types (``pretix_shredder_api.*``: a settings or
-    policy change does not change the exported data).
+    This plugin's own: entries on its models (jobs, schedules) and its action types (``pretix_shredder_api.*``: a
+    settings or policy change does not change the exported data).
     """
     own = Q(content_type__in=ContentType.objects.get_for_models(ShredderJob, ScheduledShred).values()) | Q(
         action_type__startswith=OWN_ACTION_PREFIX

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("pretix_shredder_api", "0002_residual"),
-        ("pretixbase", "0312_retention"),
+        ("pretixbase", "0311_fix_unshredded_invoices"),
     ]
 
     operations = [

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-
 pytestmark = pytest.mark.integration
 
 PERIODIC_KEY = "pretix_periodic_pretix_shredder_api.signals.run_retention_result"
