@@ -271,7 +271,7 @@ def _start_export(s: ScheduledShred) -> bool:
                 s.event,
                 jobs.Identity.for_policy(s.event.organizer),
                 shredders,
-                expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(),
+                expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(s.event),
             )
     except jobs.JobError as e:
         return _fail(s, str(e))
@@ -431,7 +431,7 @@ def postpone(s: ScheduledShred, until: datetime, *, user=None, auth=None) -> Sch
     else:
         raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
     if s.job is not None:
-        jobs.keep_export_until(s.job, until + jobs.export_expiry())
+        jobs.keep_export_until(s.job, until + jobs.export_expiry(s.event))
     s.log_action(LOG_PREFIX + "postponed", data=_log_data(s), user=user, auth=auth)
     return s
 
