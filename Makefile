@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format bench bench-scan clean
+.PHONY: install demo demo-serve demo-stop test lint format fuzz bench bench-scan clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -52,6 +52,11 @@ demo-stop:
 
 test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The long fuzz run: 50,000 generated requests (make test sends 2,100); FUZZ_REQUESTS=... to change.
+FUZZ_REQUESTS ?= 50000
+fuzz: $(STAMP)
+	SHREDDER_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(PY) -m pytest tests/test_fuzz.py -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -15,6 +15,10 @@ from . import exporters
 CHUNK = 1024 * 1024
 
 
+class StorageError(Exception):
+    """The finished zip could not be stored (the media storage is full or not writable)."""
+
+
 def index_data(event, shredder_ids: list[str], time, confirm_code: str | None) -> dict:
     return {
         "instance": settings.SITE_URL,
@@ -73,6 +77,10 @@ def build_into_cachedfile(
         checksum = sha256_of(raw)
         cachedfile.filename = filename
         cachedfile.type = "application/zip"
-        cachedfile.file.save(f"shredder-export-{cachedfile.pk}.zip", File(raw), save=False)
+        try:
+            cachedfile.file.save(f"shredder-export-{cachedfile.pk}.zip", File(raw), save=False)
+        except OSError as e:
+            raise StorageError(str(e)) from e
+        # Only a completely stored file is ever recorded, so a partial one can never be served.
         cachedfile.save(update_fields=["filename", "type", "file"])
     return checksum

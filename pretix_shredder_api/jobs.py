@@ -48,6 +48,10 @@ MSG_SHRED_QUEUED_TOO_LONG = _(
     "The data shredding waited too long for a worker to pick it up and was not started. "
     "The export is still available: start the shred again."
 )
+MSG_STORAGE = _(
+    "The export file could not be stored on the server (its storage is full or not writable). "
+    "Please ask the administrator of this pretix instance and start a new export."
+)
 MSG_FILE_GONE = _("The download file could no longer be found on the server, please try to start again.")
 
 

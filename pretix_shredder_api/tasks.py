@@ -122,6 +122,9 @@ def run_export(self, event, job_id: int) -> None:
             jobs.export_succeeded(job_id, checksum=checksum, confirm_code=code, exported_at=exported_at)
         except (ShredError, jobs.JobError) as e:
             jobs.export_failed(job_id, str(e))
+        except archive.StorageError:  # nothing was stored, so nothing can be served
+            logger.exception("Export of shredder job %s could not be stored", job_id)
+            jobs.export_failed(job_id, str(jobs.MSG_STORAGE))
         except Exception:
             logger.exception("Export of shredder job %s failed", job_id)
             jobs.export_failed(job_id, str(jobs.MSG_INTERNAL))

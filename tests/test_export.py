@@ -1,11 +1,14 @@
 """POST P export/ and GET of the download URL: validation, constraints, states and failures."""
 
+import errno
 import io
 import json
+import os
 import zipfile
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.utils.timezone import now
 from freezegun import freeze_time
 from pretix.base.models import CachedFile
@@ -167,6 +170,23 @@ def test_failing_export_is_410_with_the_right_message(client, base_url, orders, 
     assert resp.status_code == 410
     assert resp.json() == {"status": "failed", "message": message}
     assert client.post(job_url(job, "shred"), format="json").status_code == 410
+
+
+@pytest.mark.parametrize("errno_", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_export_that_cannot_be_stored_is_410_and_no_file_is_recorded(client, base_url, orders, monkeypatch, errno_):
+    def full(self, name, content):
+        raise OSError(errno_, os.strerror(errno_))
+
+    monkeypatch.setattr(FileSystemStorage, "_save", full)
+    job = start_export(client, base_url)
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json() == {
+        "status": "failed",
+        "message": "The export file could not be stored on the server (its storage is full or not writable). "
+        "Please ask the administrator of this pretix instance and start a new export.",
+    }
+    assert not CachedFile.objects.get(pk=job.file_id).file
 
 
 def test_expired_export_is_404(client, base_url, orders):
