@@ -569,7 +569,13 @@ def response_problems(case: Case, resp) -> list[str]:
     if status >= 500:
         problems.append(f"status {status}")
     json_expected = is_ours(resp.wsgi_request.path_info) and not rejected_by_pretix(case, resp)
-    if status not in (204, 304) and not is_zip and json_expected:
+    # ``…/shredders`` without its slash: GET/HEAD are redirected to ``…/shredders/`` (as APPEND_SLASH would), no body
+    slash_redirect = (
+        status == 301
+        and case.method in ("GET", "HEAD")
+        and urlparse(resp.get("Location", "")).path.endswith("/shredders/")
+    )
+    if status not in (204, 304) and not is_zip and not slash_redirect and json_expected:
         if not ctype.startswith("application/json"):
             problems.append(f"status {status} with Content-Type {ctype!r}")
         elif case.method != "HEAD":
