@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from . import jobs, labels
 from .jobs import ACTION_SHRED_FAILED
 from .models import ShredderJob
+from .retention import LOG_POLICY_CHANGED
+from .retention import LOG_PREFIX as SCHEDULE_PREFIX
 
 ACTION_STARTED = "pretix.event.shredder.started"
 ACTION_COMPLETED = "pretix.event.shredder.completed"
@@ -33,9 +35,17 @@ def job_of(logentry):
 
 
 def completed_extras(job) -> dict:
-    """Fields the completed payload adds about the job's result. The residual scan (issue 15) puts its fields
-    (personal values still found after the shred) here; nothing yet."""
-    return {}
+    """What the completed payload adds about an API shred's result: the residual scan's counts (never values), so a
+    receiver learns at once whether personal data of the event is still stored. Nothing for control-panel shreds."""
+    if job is None or job.residual_checked_at is None:
+        return {}
+    return {
+        "residual": {
+            "values_before": job.residual_values,
+            "values_found": job.residual_found,
+            "complete": job.residual_found == 0,
+        }
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -72,7 +82,7 @@ def webhook_events():
         def build_payload(self, logentry):
             return build_shred_payload(logentry)
 
-    return [
+    return retention_webhook_events() + [
         ShredWebhookEvent(
             ACTION_STARTED,
             _("Data shredding started"),
@@ -148,3 +158,88 @@ def register_log_texts():
         fallback, _meta = log_entry_types.get(action_type=action_type)
         log_entry_types.register(ShredLogEntryType(action_type, plain, fallback))
     log_entry_types.register(SettingsLogEntryType(action_type=ACTION_SETTINGS_CHANGED, plain=SETTINGS_TEXT))
+    register_retention_log_texts()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Retention policy: log texts for the schedule's entries, and webhooks for what an admin must hear about
+
+RETENTION_TEXTS = {
+    LOG_POLICY_CHANGED: _("{who} changed the data retention policy."),
+    SCHEDULE_PREFIX + "created": _("The retention policy scheduled the removal of personal data for {due}."),
+    SCHEDULE_PREFIX + "export_started": _("The retention policy started the export of the personal data."),
+    SCHEDULE_PREFIX + "notice_sent": _("The retention policy sent the notice of the removal on {due}."),
+    SCHEDULE_PREFIX + "shred_started": _("The retention policy started removing the personal data."),
+    SCHEDULE_PREFIX + "done": _("The retention policy removed the personal data."),
+    SCHEDULE_PREFIX + "failed": _("The scheduled removal of personal data failed (attempt {attempt}): {error}"),
+    SCHEDULE_PREFIX + "dropped": _("The scheduled removal of personal data is no longer due and was dropped."),
+    SCHEDULE_PREFIX + "cancelled": _("{who} cancelled the scheduled removal of personal data."),
+    SCHEDULE_PREFIX + "postponed": _("{who} postponed the scheduled removal of personal data to {due}."),
+}
+RETENTION_WEBHOOKS = {
+    SCHEDULE_PREFIX + "notice_sent": (
+        _("Scheduled data shredding announced"),
+        _("A retention policy will remove personal data of an event; its admins were notified."),
+    ),
+    SCHEDULE_PREFIX + "failed": (
+        _("Scheduled data shredding failed"),
+        _("A shred scheduled by a retention policy failed; it is tried again at the next run."),
+    ),
+    SCHEDULE_PREFIX + "cancelled": (
+        _("Scheduled data shredding cancelled"),
+        _("A shred scheduled by a retention policy was cancelled."),
+    ),
+    SCHEDULE_PREFIX + "postponed": (
+        _("Scheduled data shredding postponed"),
+        _("A shred scheduled by a retention policy was moved to a later date."),
+    ),
+}
+
+
+def who_of(logentry) -> str:
+    """The person or credential of a retention entry; the policy itself where nobody acted."""
+    if logentry.user_id is None and logentry.api_token_id is None and logentry.oauth_application_id is None:
+        return str(_("The retention policy"))
+    return labels.logentry_credential(logentry)
+
+
+def build_schedule_payload(logentry) -> dict | None:
+    """Organizer, event, action, the due date, the shredders, and for a failure the error and the attempt."""
+    if logentry.event is None:
+        return None
+    data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+    payload = {
+        "notification_id": logentry.pk,
+        "organizer": logentry.event.organizer.slug,
+        "event": logentry.event.slug,
+        "action": logentry.action_type,
+        "due": data.get("due"),
+        "shredders": list(data.get("shredders") or []),
+        "datetime": logentry.datetime.isoformat(),
+    }
+    if logentry.action_type == SCHEDULE_PREFIX + "failed":
+        payload.update(message=data.get("error", ""), attempt=data.get("attempt"))
+    return payload
+
+
+def retention_webhook_events():
+    from pretix.api.webhooks import ParametrizedWebhookEvent
+
+    class ScheduleWebhookEvent(ParametrizedWebhookEvent):
+        def build_payload(self, logentry):
+            return build_schedule_payload(logentry)
+
+    return [ScheduleWebhookEvent(action, name, help) for action, (name, help) in RETENTION_WEBHOOKS.items()]
+
+
+def register_retention_log_texts():
+    from pretix.base.logentrytypes import EventLogEntryType, NoOpShredderMixin, log_entry_types
+
+    class RetentionLogEntryType(NoOpShredderMixin, EventLogEntryType):
+        def display(self, logentry, data):
+            values = {"due": "?", "attempt": "?", "error": "", **(data if isinstance(data, dict) else {})}
+            values["due"] = str(values["due"])[:10]
+            return str(self.plain).format(who=who_of(logentry), **{k: values[k] for k in ("due", "attempt", "error")})
+
+    for action_type, plain in RETENTION_TEXTS.items():
+        log_entry_types.register(RetentionLogEntryType(action_type=action_type, plain=plain))

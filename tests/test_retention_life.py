@@ -336,3 +336,39 @@ def test_postpone_wins_over_a_run_that_moved_the_schedule_meanwhile(clock, polic
     s = retention.postpone(stale, until)
     assert (s.state, s.due) == ("noticed", until)
     assert CachedFile.objects.get(pk=s.job.file_id).expires == until + timedelta(hours=2)
+
+
+def test_failure_and_notice_have_log_texts_and_webhook_payloads(clock, policy, event):
+    from pretix.api.webhooks import get_all_webhook_events
+
+    retention.run_schedule()
+    clock.move_to(schedule_of(event).notice_at + timedelta(minutes=1))
+    retention.run_schedule()
+    event.live = True
+    event.save()
+    clock.move_to(due_of(event) + timedelta(minutes=5))
+    retention.run_schedule()
+    s = schedule_of(event)
+    entries = {e.action_type: e for e in LogEntry.objects.filter(object_id=s.pk, content_type__model="scheduledshred")}
+    failed = entries["pretix_shredder_api.schedule.failed"]
+    assert str(failed.display()) == (
+        "The scheduled removal of personal data failed (attempt 1): "
+        "Your ticket shop needs to be offline to use this feature."
+    )
+    notice = entries["pretix_shredder_api.schedule.notice_sent"]
+    assert (
+        str(notice.display()) == f"The retention policy sent the notice of the removal on {s.due.date().isoformat()}."
+    )
+
+    hooks = get_all_webhook_events()
+    payload = hooks[failed.action_type].build_payload(failed)
+    assert {k: v for k, v in payload.items() if k not in ("notification_id", "datetime")} == {
+        "organizer": event.organizer.slug,
+        "event": event.slug,
+        "action": "pretix_shredder_api.schedule.failed",
+        "due": s.due.isoformat(),
+        "shredders": ["order_emails"],
+        "message": "Your ticket shop needs to be offline to use this feature.",
+        "attempt": 1,
+    }
+    assert hooks[notice.action_type].build_payload(notice)["action"] == "pretix_shredder_api.schedule.notice_sent"

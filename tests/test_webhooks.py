@@ -94,6 +94,15 @@ def test_webhook_types_are_registered():
     }
 
 
+def completed_residual(job) -> dict:
+    job.refresh_from_db()
+    return {
+        "values_before": job.residual_values,
+        "values_found": job.residual_found,
+        "complete": job.residual_found == 0,
+    }
+
+
 def test_api_shred_delivers_started_and_completed(
     receiver, client, base_url, orders, event, django_capture_on_commit_callbacks
 ):
@@ -110,8 +119,9 @@ def test_api_shred_delivers_started_and_completed(
     }
     assert [without_volatile(p) for p in receiver.received] == [
         {**expected, "action": "pretix.event.shredder.started"},
-        {**expected, "action": "pretix.event.shredder.completed"},
+        {**expected, "action": "pretix.event.shredder.completed", "residual": completed_residual(job)},
     ]
+    assert receiver.received[1]["residual"]["values_before"] > 0  # the scan saw the event's data before the shred
     calls = WebHookCall.objects.order_by("pk")
     assert [(c.action_type, c.return_code, c.success) for c in calls] == [
         ("pretix.event.shredder.started", 200, True),
