@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from . import residual
+from . import jobs, labels, residual
 from .models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
@@ -18,7 +18,7 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
     permission = "event.orders:read"
 
     def dispatch(self, request, *args, **kwargs):
-        if "pretix_shredder_api" not in request.event.get_plugins():
+        if not jobs.plugin_enabled(request.event):
             raise Http404(_("The data shredder API plugin is not enabled for this event."))
         return super().dispatch(request, *args, **kwargs)
 
@@ -26,7 +26,9 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         ctx["report"] = residual.check(self.request.event)
         ctx["checked_at"] = now()
-        ctx["shreds"] = ShredderJob.objects.filter(
+        shreds = ShredderJob.objects.filter(
             event=self.request.event, shred_state=JobState.SUCCEEDED, residual_checked_at__isnull=False
         ).order_by("-shred_finished")[:RECENT_SHREDS]
+        known = self.request.event.get_data_shredders()
+        ctx["shreds"] = [(job, labels.shredder_names(self.request.event, job.shredders, known)) for job in shreds]
         return ctx

@@ -1,7 +1,7 @@
 """The control-panel pages in a real browser: Debian's headless chromium logs into a pretix test server
 (pytest-django's live server, static files and pretix's SCSS compiled as in production), loads the event page and
-the organizer overview, saves screenshots under test-artifacts/screenshots/ and fails on an HTTP error, pretix's
-error page, a traceback or a JavaScript console error.
+the organizer overview, the residual and retention pages, saves screenshots under test-artifacts/screenshots/ and
+fails on an HTTP error, pretix's error page, a traceback or a JavaScript console error.
 
 Needs ``apt-get install chromium chromium-driver``; without them the tests skip, or fail when ``CI=true``."""
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from pretix.base.models import Team
 
 from .helpers import job_url, start_export
 
@@ -162,4 +163,24 @@ def test_pages_in_a_real_browser(
         live_server.url + "/control/event/bigevents/sampleconf/shredder-api/settings/",
         "event-settings",
         ["Require the confirm code", "Export lifetime"],
+    )
+    visit(
+        browser,
+        live_server.url + "/control/event/bigevents/sampleconf/shredder-api/residual/",
+        "event-residual",
+        ["Personal data left in this event", "What stays by design", "Shreds through the API"],
+    )
+    visit(
+        browser,
+        live_server.url + "/control/event/bigevents/sampleconf/shredder-api/retention/",
+        "event-retention",
+        ["Data retention", "Use the organizer's retention policy"],
+    )
+    # the organizer's policy page needs the organizer settings permission, which the API team above does not have
+    Team.objects.create(organizer=organizer, name="Organizer admins", all_organizer_permissions=True).members.add(user)
+    visit(
+        browser,
+        live_server.url + "/control/organizer/bigevents/shredder-retention/",
+        "organizer-retention",
+        ["Data retention", "Shred personal data automatically", "Days of notice"],
     )
