@@ -171,25 +171,34 @@ class PostgresCluster:
                 timeout=120,
             )
 
-        def launch(port: int) -> ManagedProcess:
-            self.port = port
-            argv = [self.bindir / "postgres", "-D", self.data_dir, "-p", str(port), "-k", self.base]
-            for setting in POSTGRES_SETTINGS:
-                argv += ["-c", setting]
-            # SIGINT is PostgreSQL's "fast shutdown"; SIGTERM would wait for every client to disconnect.
-            self.process = ManagedProcess(
-                "postgres",
-                argv,
-                log_path=log_dir / "postgres.log",
-                cwd=self.base,
-                user=self.user,
-                stop_signal=signal.SIGINT,
-            ).start()
-            return self.process
-
         start_on_free_port(
-            launch, self._connectable, name="PostgreSQL", timeout=60, ignore=(psycopg2.OperationalError,)
+            self._launch, self._connectable, name="PostgreSQL", timeout=60, ignore=(psycopg2.OperationalError,)
         )
+        return self
+
+    def _launch(self, port: int) -> ManagedProcess:
+        self.port = port
+        argv = [self.bindir / "postgres", "-D", self.data_dir, "-p", str(port), "-k", self.base]
+        for setting in POSTGRES_SETTINGS:
+            argv += ["-c", setting]
+        # SIGINT is PostgreSQL's "fast shutdown"; SIGTERM would wait for every client to disconnect.
+        self.process = ManagedProcess(
+            "postgres",
+            argv,
+            log_path=self.workdir / "logs" / "postgres.log",
+            cwd=self.base,
+            user=self.user,
+            stop_signal=signal.SIGINT,
+        ).start()
+        return self.process
+
+    def restart(self, down_seconds: float = 0.0) -> "PostgresCluster":
+        """Fast shutdown (every client connection is cut, open transactions roll back), ``down_seconds`` without a
+        database, then PostgreSQL again on the same port and data dir (committed data is kept)."""
+        self.process.stop()
+        time.sleep(down_seconds)
+        self._launch(self.port)
+        wait_until(self._connectable, timeout=60, message="PostgreSQL ready again", ignore=(psycopg2.OperationalError,))
         return self
 
     def connect(self, dbname: str = "postgres"):
@@ -440,16 +449,35 @@ class PretixInstance:
             for old in sorted(directory.glob("pretix-db-*.pgdump"), key=lambda p: p.stat().st_mtime)[:-3]:
                 old.unlink(missing_ok=True)
 
-    def _start_processes(self):
-        python = sys.executable
+    def _start_web(self):
         self.web = ManagedProcess(
             "pretix-web",
-            [python, "-m", "pretix", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            [sys.executable, "-m", "pretix", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
             log_path=self.log_dir / "web.log",
             env=self.env(),
             cwd=self.workdir,
             stop_timeout=5,
         ).start()
+
+    def restart_web(self, down_seconds: float = 0.0) -> float:
+        """Stops the web server (open connections are cut), waits ``down_seconds``, starts it again on the same
+        port and waits until it answers; returns the seconds it was unreachable."""
+        began = time.monotonic()
+        self.web.stop()
+        time.sleep(down_seconds)
+        self._start_web()
+        wait_until(
+            self._web_ready,
+            timeout=120,
+            interval=0.1,
+            message="pretix web server answers /healthcheck/ again",
+            ignore=(requests.ConnectionError,),
+        )
+        return time.monotonic() - began
+
+    def _start_processes(self):
+        python = sys.executable
+        self._start_web()
         for i in range(1, self.worker_count + 1):
             pattern = f"w{i}@%h"
             argv = [python, "-m", "celery", "-A", "pretix.celery_app", "worker", "-n", pattern, *WORKER_OPTIONS]
