@@ -52,6 +52,13 @@ MSG_STORAGE = _(
     "The export file could not be stored on the server (its storage is full or not writable). "
     "Please ask the administrator of this pretix instance and start a new export."
 )
+MSG_EXPORT_DB_LOST = _(
+    "The export stopped because the server lost its connection to the database. Please start a new export."
+)
+MSG_SHRED_DB_LOST = _(
+    "The data shredding stopped because the server lost its connection to the database. "
+    "The export is still available: start the shred again to finish it."
+)
 MSG_FILE_GONE = _("The download file could no longer be found on the server, please try to start again.")
 
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils.timezone import now
 from pretix.base.i18n import language
 from pretix.base.services.tasks import ProfiledEventTask
@@ -19,6 +19,26 @@ from . import archive, jobs, residual
 from .models import ShredderJob
 
 logger = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (OperationalError, InterfaceError)  # the database went away or cut this connection
+RECORD_RETRY_SECONDS = 30
+
+
+def record_outcome(record, *args) -> None:
+    """Write a job's outcome. When the database connection was lost (often the very error that ended the work),
+    reconnect and try again for up to ``RECORD_RETRY_SECONDS``; after that the job is left to the stale-job check,
+    which reports it failed once its heartbeat is old."""
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            record(*args)
+            return
+        except CONNECTION_ERRORS:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("Could not record the outcome of a shredder job; reconnecting to the database")
+            connection.close()
+            time.sleep(1)
 
 
 class Heartbeat:
@@ -121,13 +141,17 @@ def run_export(self, event, job_id: int) -> None:
             )
             jobs.export_succeeded(job_id, checksum=checksum, confirm_code=code, exported_at=exported_at)
         except (ShredError, jobs.JobError) as e:
-            jobs.export_failed(job_id, str(e))
+            record_outcome(jobs.export_failed, job_id, str(e))
         except archive.StorageError:  # nothing was stored, so nothing can be served
             logger.exception("Export of shredder job %s could not be stored", job_id)
-            jobs.export_failed(job_id, str(jobs.MSG_STORAGE))
+            record_outcome(jobs.export_failed, job_id, str(jobs.MSG_STORAGE))
+        except CONNECTION_ERRORS:
+            logger.exception("Export of shredder job %s lost its database connection", job_id)
+            record_outcome(jobs.export_failed, job_id, str(jobs.MSG_EXPORT_DB_LOST))
+            raise
         except Exception:
             logger.exception("Export of shredder job %s failed", job_id)
-            jobs.export_failed(job_id, str(jobs.MSG_INTERNAL))
+            record_outcome(jobs.export_failed, job_id, str(jobs.MSG_INTERNAL))
             raise
 
 
@@ -147,10 +171,14 @@ def run_shred(self, event, job_id: int, attempt: str) -> None:
             jobs.log_shred(job, "pretix.event.shredder.started")
             _shred_all(job, attempt, shredders, Progress(row, "shred", parts=len(shredders)))
         except (ShredError, jobs.JobError) as e:
-            jobs.shred_failed(job_id, attempt, str(e))
+            record_outcome(jobs.shred_failed, job_id, attempt, str(e))
+        except CONNECTION_ERRORS:
+            logger.exception("Shred of shredder job %s lost its database connection", job_id)
+            record_outcome(jobs.shred_failed, job_id, attempt, str(jobs.MSG_SHRED_DB_LOST))
+            raise
         except Exception:
             logger.exception("Shred of shredder job %s failed", job_id)
-            jobs.shred_failed(job_id, attempt, str(jobs.MSG_INTERNAL))
+            record_outcome(jobs.shred_failed, job_id, attempt, str(jobs.MSG_INTERNAL))
             raise
 
 

@@ -1,9 +1,11 @@
 """POST of the shred URL and the shred itself: guards, policy, repeats, failures and restarts."""
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from pretix.base.models import CachedFile, LogEntry, Order
 from pretix.base.shredder import EmailAddressShredder, ShredError
 
+from pretix_shredder_api import tasks
 from pretix_shredder_api.models import ShredderJob
 
 from .helpers import fresh, job_url, long_ago, set_state, start_export
@@ -92,6 +94,45 @@ def test_failed_shred_keeps_the_export_downloadable(client, job, event, monkeypa
     assert resp.json() == {"status": "failed", "message": "Internal error"}
     assert client.get(job_url(job, "download")).status_code == 200
     assert CachedFile.objects.get().expires is not None
+
+
+def test_shred_that_loses_its_database_connection_says_so(client, job, event, monkeypatch):
+    def cut(self, progress_callback=None):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(EmailAddressShredder, "shred_data", cut)
+    status_url = client.post(job_url(job, "shred"), format="json").json()["status"]
+    resp = client.get(status_url)
+    assert resp.status_code == 417
+    assert resp.json() == {
+        "status": "failed",
+        "message": "The data shredding stopped because the server lost its connection to the database. "
+        "The export is still available: start the shred again to finish it.",
+    }
+    assert client.get(job_url(job, "download")).status_code == 200
+
+
+def test_outcome_is_recorded_once_the_database_is_back(monkeypatch):
+    """A lost connection while writing the outcome: reconnect and write it again, until the retry time is over."""
+    closed, calls = [], []
+    monkeypatch.setattr(tasks.connection, "close", lambda: closed.append(True))
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+
+    def record(*args):
+        calls.append(args)
+        if len(calls) < 3:
+            raise InterfaceError("connection already closed")
+
+    tasks.record_outcome(record, 7, "message")
+    assert calls == [(7, "message")] * 3 and len(closed) == 2
+
+    def never(*args):
+        raise OperationalError("the database is down")
+
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+    with pytest.raises(OperationalError):  # given up after RECORD_RETRY_SECONDS: the stale-job check takes over
+        tasks.record_outcome(never, 7)
 
 
 def test_repeated_post_while_queued_or_running_starts_nothing_new(client, job):

@@ -23,6 +23,11 @@ pytestmark = pytest.mark.integration
 SHREDDERS = ["slow_test_shredder", "order_emails"]
 PERSONAL = "Jane Doe, +49 30 1234567"
 SETTLE_WITHIN = STALE_AFTER_SECONDS + 30
+DB_LOST_EXPORT = "The export stopped because the server lost its connection to the database. Please start a new export."
+DB_LOST_SHRED = (
+    "The data shredding stopped because the server lost its connection to the database. "
+    "The export is still available: start the shred again to finish it."
+)
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +56,8 @@ def test_postgres_restart_during_an_export(pretix, orm, seeded_event, shredder_a
     outcome = assert_invariant(orm, seeded_event, shredder_api, urls, SHREDDERS)
     print(f"\nPostgreSQL restart mid-export: {settled.status_code} after {time.monotonic() - began:.1f} s; {outcome}")
     assert outcome.data == "intact"
-    if settled.status_code == 410:  # the export's worker lost its database: a new export completes
+    if settled.status_code == 410:  # the export's worker lost its database: it says so, and a new export completes
+        assert settled.json() == {"status": "failed", "message": DB_LOST_EXPORT}, describe(settled)
         urls = shredder_api.start_export(SHREDDERS)
         shredder_api.wait_download(urls["download"], timeout=60)
     finish(shredder_api, orm, seeded_event, urls)
@@ -70,6 +76,7 @@ def test_postgres_restart_during_a_shred(pretix, orm, seeded_event, shredder_api
     outcome = assert_invariant(orm, seeded_event, shredder_api, {**urls, "status": status_url}, SHREDDERS)
     print(f"\nPostgreSQL restart mid-shred: {settled.status_code} after {time.monotonic() - began:.1f} s; {outcome}")
     if settled.status_code == 417:
+        assert settled.json() == {"status": "failed", "message": DB_LOST_SHRED}, describe(settled)
         slow_shredder(seconds=0)
         finish(shredder_api, orm, seeded_event, urls)
 
