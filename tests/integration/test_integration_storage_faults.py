@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .api import describe
-from .conftest import builtin_api_only
-from .invariant import assert_invariant
+from .api import describe, job_public_id
+from .conftest import STALE_AFTER_SECONDS, builtin_api_only
+from .invariant import Outcome, assert_invariant, export_state
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +152,76 @@ def test_export_storage_full_or_read_only_is_410_and_nothing_partial(
 
     storage_fault.unmount()
     finish(shredder_api, orm, seeded_event)
+
+
+# The export file's lifetime running out -------------------------------------------------------------------------------
+
+LIFETIME_SECONDS = 1.0
+
+
+def file_of(orm, seeded_event, public_id) -> dict:
+    jobs = orm.call("shredder_jobs", organizer=seeded_event["organizer"], event=seeded_event["event"])
+    return next(job for job in jobs if job["public_id"] == public_id)
+
+
+def export_with_short_lifetime(orm, shredder_api, slow_shredder) -> tuple[dict, str]:
+    """A finished export that expires ``LIFETIME_SECONDS`` from now; returns its URLs and job id."""
+    slow_shredder(seconds=0, personal_data=PERSONAL)
+    urls = shredder_api.start_export(SHREDDERS)
+    shredder_api.wait_download(urls["download"], timeout=60)
+    public_id = job_public_id(urls["download"])
+    orm.call("expire_export_in", public_id=public_id, seconds=LIFETIME_SECONDS)
+    return urls, public_id
+
+
+def test_export_lifetime_passing_while_its_shred_is_queued_and_running(
+    pretix, celery_control, orm, seeded_event, shredder_api, shredder_trace, slow_shredder
+):
+    urls, public_id = export_with_short_lifetime(orm, shredder_api, slow_shredder)
+    expires = time.monotonic() + LIFETIME_SECONDS
+    slow_shredder(seconds=3)
+    workers = [w.name for w in pretix.workers]
+    with celery_control.paused(workers):  # the shred stays queued (well inside the queue timeout)
+        queued_at = time.monotonic()
+        status_url = shredder_api.start_shred(urls["shred"])
+        assert file_of(orm, seeded_event, public_id)["file_expires"] is None  # held for the shred
+        time.sleep(max(expires - time.monotonic(), 0) + 0.3)
+        cleaned = orm.call("clean_cached_files")
+        queued = shredder_api.status(status_url)
+        assert queued.status_code == 409 and queued.json()["status"] == "waiting", describe(queued)
+        while_queued = export_state(shredder_api, urls["download"], SHREDDERS)
+        assert while_queued == "complete"
+        assert time.monotonic() - queued_at < STALE_AFTER_SECONDS - 1, "the shred queued too long for this test"
+
+    shredder_trace.wait_for("shred", "started", timeout=30)
+    orm.call("clean_cached_files")
+    running = shredder_api.status(status_url)
+    assert running.status_code == 409 and running.json()["status"] == "running", describe(running)
+    assert export_state(shredder_api, urls["download"], SHREDDERS) == "complete"
+
+    done, _ = shredder_api.wait_status(status_url, timeout=60)
+    assert done.json() == {"status": "ok", "message": "OK"}
+    outcome = assert_invariant(orm, seeded_event, shredder_api, {**urls, "status": status_url}, SHREDDERS)
+    print(
+        f"\nlifetime passed while the shred was queued, then running: cleanup deleted {cleaned['deleted']}; {outcome}"
+    )
+    assert outcome.status == "ok"
+    assert len(shredder_trace.records("shred", "finished")) == 1
+
+
+def test_export_lifetime_passed_before_the_shred_post_is_refused(orm, seeded_event, shredder_api, slow_shredder):
+    urls, public_id = export_with_short_lifetime(orm, shredder_api, slow_shredder)
+    time.sleep(LIFETIME_SECONDS + 0.3)
+    expired = {"detail": "This export has expired."}
+    for when in ("before the cleanup", "after the cleanup"):
+        download = shredder_api.download(urls["download"])
+        assert (download.status_code, download.json()) == (404, expired), f"{when}: {describe(download)}"
+        shred = shredder_api.shred(urls["shred"])
+        assert (shred.status_code, shred.json()) == (404, expired), f"{when}: {describe(shred)}"
+        assert file_of(orm, seeded_event, public_id)["shred_state"] == ""
+        if when == "before the cleanup":
+            assert orm.call("clean_cached_files")["deleted"] >= 1
+            assert file_of(orm, seeded_event, public_id)["file_id"] is None
+    outcome = assert_invariant(orm, seeded_event, shredder_api, urls, SHREDDERS)
+    print(f"\nlifetime passed before the shred POST: 404 {expired['detail']!r}; {outcome}")
+    assert outcome == Outcome(data="intact", export="not available", status="not started")
