@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ from django.utils.crypto import get_random_string
 from . import exporters
 
 CHUNK = 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
@@ -68,6 +70,25 @@ def sha256_of(fileobj) -> str:
     return digest.hexdigest()
 
 
+def store(fieldfile, filename: str, content) -> None:
+    """Store ``content`` as ``fieldfile``'s file (as ``FieldFile.save`` does, without saving the model), or raise
+    ``StorageError``. What a failed write left behind is removed: Django's file system storage keeps the part it
+    wrote when the disk fills up, and that part holds personal data which no cleanup would ever find."""
+    name = fieldfile.field.generate_filename(fieldfile.instance, filename)
+    ours = not fieldfile.storage.exists(name)  # never remove a file that is not this write's
+    try:
+        fieldfile.name = fieldfile.storage.save(name, content, max_length=fieldfile.field.max_length)
+    except OSError as e:
+        if ours:
+            try:
+                fieldfile.storage.delete(name)
+            except OSError:
+                logger.warning("Could not remove the partly written export file %s", name, exc_info=True)
+        raise StorageError(str(e)) from e
+    setattr(fieldfile.instance, fieldfile.field.attname, fieldfile.name)
+    fieldfile._committed = True
+
+
 def build_into_cachedfile(
     cachedfile, filename: str, index: dict, shredders: Iterable, on_shredder=None, progress_for=None
 ) -> str:
@@ -77,10 +98,7 @@ def build_into_cachedfile(
         checksum = sha256_of(raw)
         cachedfile.filename = filename
         cachedfile.type = "application/zip"
-        try:
-            cachedfile.file.save(f"shredder-export-{cachedfile.pk}.zip", File(raw), save=False)
-        except OSError as e:
-            raise StorageError(str(e)) from e
+        store(cachedfile.file, f"shredder-export-{cachedfile.pk}.zip", File(raw))
         # Only a completely stored file is ever recorded, so a partial one can never be served.
         cachedfile.save(update_fields=["filename", "type", "file"])
     return checksum

@@ -8,6 +8,8 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.timezone import now
 from freezegun import freeze_time
@@ -187,6 +189,23 @@ def test_export_that_cannot_be_stored_is_410_and_no_file_is_recorded(client, bas
         "Please ask the administrator of this pretix instance and start a new export.",
     }
     assert not CachedFile.objects.get(pk=job.file_id).file
+
+
+def test_export_whose_storage_fills_up_mid_write_leaves_no_partial_file(client, base_url, orders, monkeypatch):
+    """Django's file system storage keeps what it wrote before the disk filled up: that part must go."""
+    real_save = FileSystemStorage._save
+
+    def fills_up(self, name, content):
+        real_save(self, name, File(io.BytesIO(content.read(100))))  # the first bytes made it to the disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(FileSystemStorage, "_save", fills_up)
+    job = start_export(client, base_url)
+    resp = client.get(job_url(job, "download"))
+    assert resp.status_code == 410
+    assert resp.json()["message"].startswith("The export file could not be stored on the server")
+    stored = os.path.join(settings.MEDIA_ROOT, "cachedfiles")
+    assert [f for f in os.listdir(stored) if f.startswith(str(job.file_id))] == []
 
 
 def test_expired_export_is_404(client, base_url, orders):

@@ -279,3 +279,46 @@ def add_orders(organizer: str, event: str, count: int, *, phone_every: int = 10)
     ]
     Order.objects.bulk_create(orders, batch_size=500)
     return ev.orders.count()
+
+
+def shredder_jobs(organizer: str, event: str) -> list[dict]:
+    """The plugin's job records of an event, oldest first: public id, states, shred attempt, the export file's id
+    and expiry (``None``: kept for a shred, or no file)."""
+    from pretix_shredder_api.models import ShredderJob
+
+    jobs = ShredderJob.objects.filter(event=_event(organizer, event)).select_related("file").order_by("pk")
+    return [
+        {
+            "public_id": str(job.public_id),
+            "export_state": job.export_state,
+            "shred_state": job.shred_state,
+            "shred_attempt": job.shred_attempt,
+            "file_id": str(job.file_id) if job.file_id else None,
+            "file_expires": job.file.expires if job.file else None,
+        }
+        for job in jobs
+    ]
+
+
+def expire_export_in(public_id: str, seconds: float) -> str:
+    """Give a finished, not yet shredded export a short lifetime: it expires ``seconds`` from now (the plugin's own
+    ``jobs.keep_export_until``, so a file held for a shred stays held). Returns the new expiry."""
+    from pretix.base.models import CachedFile
+
+    from pretix_shredder_api import jobs
+    from pretix_shredder_api.models import ShredderJob
+
+    job = ShredderJob.objects.get(public_id=public_id)
+    jobs.keep_export_until(job, now() + timedelta(seconds=seconds))
+    return CachedFile.objects.get(pk=job.file_id).expires
+
+
+def clean_cached_files() -> dict:
+    """Runs pretix's own periodic cleanup of expired cached files once (the ``periodic_task`` receiver
+    ``pretix.base.services.cleanup.clean_cached_files``); returns how many cached files it deleted."""
+    from pretix.base.models import CachedFile
+    from pretix.base.services.cleanup import clean_cached_files as pretix_clean_cached_files
+
+    before = CachedFile.objects.count()
+    pretix_clean_cached_files(sender=None)
+    return {"deleted": before - CachedFile.objects.count()}
