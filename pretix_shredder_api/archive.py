@@ -74,16 +74,16 @@ def store(fieldfile, filename: str, content) -> None:
     """Store ``content`` as ``fieldfile``'s file (as ``FieldFile.save`` does, without saving the model), or raise
     ``StorageError``. What a failed write left behind is removed: Django's file system storage keeps the part it
     wrote when the disk fills up, and that part holds personal data which no cleanup would ever find."""
+    # The name is free now (pk-unique), so whatever is under it after a failed write is this write's.
     name = fieldfile.field.generate_filename(fieldfile.instance, filename)
-    ours = not fieldfile.storage.exists(name)  # never remove a file that is not this write's
+    name = fieldfile.storage.get_available_name(name, max_length=fieldfile.field.max_length)
     try:
         fieldfile.name = fieldfile.storage.save(name, content, max_length=fieldfile.field.max_length)
     except OSError as e:
-        if ours:
-            try:
-                fieldfile.storage.delete(name)
-            except OSError:
-                logger.warning("Could not remove the partly written export file %s", name, exc_info=True)
+        try:
+            fieldfile.storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove the partly written export file %s", name, exc_info=True)
         raise StorageError(str(e)) from e
     setattr(fieldfile.instance, fieldfile.field.attname, fieldfile.name)
     fieldfile._committed = True

@@ -93,3 +93,13 @@ def assert_invariant(orm, seeded_event, shredder_api, urls: dict, shredders) -> 
         assert outcome.export == "complete", f"data gone without a complete export: {outcome}"
     assert outcome.status not in ("waiting", "running"), f"the job has not settled: {outcome}"
     return outcome
+
+
+def shred_to_the_end(orm, seeded_event, shredder_api, urls: dict, shredders) -> Outcome:
+    """Shred the export behind ``urls`` (again) to the end; the invariant must then say "shredded"."""
+    status_url = shredder_api.start_shred(urls["shred"])
+    done, _ = shredder_api.wait_status(status_url, timeout=60)
+    assert done.json() == {"status": "ok", "message": "OK"}, describe(done)
+    outcome = assert_invariant(orm, seeded_event, shredder_api, {**urls, "status": status_url}, shredders)
+    assert outcome.status == "ok"
+    return outcome

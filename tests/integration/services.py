@@ -466,14 +466,17 @@ class PretixInstance:
         self.web.stop()
         time.sleep(down_seconds)
         self._start_web()
+        self._wait_web_ready(interval=0.1)
+        return time.monotonic() - began
+
+    def _wait_web_ready(self, interval: float) -> None:
         wait_until(
             self._web_ready,
             timeout=120,
-            interval=0.1,
-            message="pretix web server answers /healthcheck/ again",
+            interval=interval,
+            message="pretix web server answers /healthcheck/",
             ignore=(requests.ConnectionError,),
         )
-        return time.monotonic() - began
 
     def _start_processes(self):
         python = sys.executable
@@ -495,13 +498,7 @@ class PretixInstance:
             self.workers.append(Worker(host_format(pattern), process))
         self.orm = OrmClient(env=self.env(), cwd=self.workdir, log_path=self.log_dir / "orm.log").start()
 
-        wait_until(
-            self._web_ready,
-            timeout=120,
-            interval=0.25,
-            message="pretix web server answers /healthcheck/",
-            ignore=(requests.ConnectionError,),
-        )
+        self._wait_web_ready(interval=0.25)
         for worker in self.workers:
             wait_until(worker.ready, timeout=120, interval=0.25, message=f"Celery worker {worker.name} ready")
         self.orm.wait_ready(timeout=120)

@@ -15,7 +15,7 @@ import pytest
 
 from .api import describe
 from .conftest import STALE_AFTER_SECONDS, builtin_api_only
-from .invariant import assert_invariant
+from .invariant import assert_invariant, shred_to_the_end
 from .procs import wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,16 +36,6 @@ def _plugin_only():
         pytest.xfail("pretix's built-in API reports a dead task as running forever")
 
 
-def finish(shredder_api, orm, seeded_event, urls) -> dict:
-    """Shred (again) to the end and check the invariant says "shredded"."""
-    status_url = shredder_api.start_shred(urls["shred"])
-    done, _ = shredder_api.wait_status(status_url, timeout=60)
-    assert done.json() == {"status": "ok", "message": "OK"}
-    outcome = assert_invariant(orm, seeded_event, shredder_api, {**urls, "status": status_url}, SHREDDERS)
-    assert outcome.status == "ok"
-    return outcome
-
-
 def test_postgres_restart_during_an_export(pretix, orm, seeded_event, shredder_api, shredder_trace, slow_shredder):
     slow_shredder(seconds=3, personal_data=PERSONAL)
     urls = shredder_api.start_export(SHREDDERS)
@@ -60,7 +50,7 @@ def test_postgres_restart_during_an_export(pretix, orm, seeded_event, shredder_a
         assert settled.json() == {"status": "failed", "message": DB_LOST_EXPORT}, describe(settled)
         urls = shredder_api.start_export(SHREDDERS)
         shredder_api.wait_download(urls["download"], timeout=60)
-    finish(shredder_api, orm, seeded_event, urls)
+    shred_to_the_end(orm, seeded_event, shredder_api, urls, SHREDDERS)
 
 
 def test_postgres_restart_during_a_shred(pretix, orm, seeded_event, shredder_api, shredder_trace, slow_shredder):
@@ -78,7 +68,7 @@ def test_postgres_restart_during_a_shred(pretix, orm, seeded_event, shredder_api
     if settled.status_code == 417:
         assert settled.json() == {"status": "failed", "message": DB_LOST_SHRED}, describe(settled)
         slow_shredder(seconds=0)
-        finish(shredder_api, orm, seeded_event, urls)
+        shred_to_the_end(orm, seeded_event, shredder_api, urls, SHREDDERS)
 
 
 class ThrottlingProxy:
@@ -184,4 +174,4 @@ def test_web_server_restart_mid_download_the_cli_resumes(
     assert len(body) > size
     outcome = assert_invariant(orm, seeded_event, shredder_api, urls, SHREDDERS)
     assert outcome.data == "intact" and outcome.export == "complete"
-    finish(shredder_api, orm, seeded_event, urls)
+    shred_to_the_end(orm, seeded_event, shredder_api, urls, SHREDDERS)

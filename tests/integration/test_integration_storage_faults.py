@@ -15,7 +15,7 @@ import pytest
 
 from .api import describe, job_public_id
 from .conftest import STALE_AFTER_SECONDS, builtin_api_only
-from .invariant import Outcome, assert_invariant, export_state
+from .invariant import Outcome, assert_invariant, export_state, shred_to_the_end
 
 pytestmark = pytest.mark.integration
 
@@ -105,16 +105,11 @@ def storage_fault(pretix):
         fault.unmount()
 
 
-def finish(shredder_api, orm, seeded_event) -> dict:
+def export_and_shred(shredder_api, orm, seeded_event) -> None:
     """A new export, downloaded and shredded to the end: the invariant says "shredded"."""
     urls = shredder_api.start_export(SHREDDERS)
     shredder_api.wait_download(urls["download"], timeout=60)
-    status_url = shredder_api.start_shred(urls["shred"])
-    done, _ = shredder_api.wait_status(status_url, timeout=60)
-    assert done.json() == {"status": "ok", "message": "OK"}
-    outcome = assert_invariant(orm, seeded_event, shredder_api, {**urls, "status": status_url}, SHREDDERS)
-    assert outcome.status == "ok"
-    return outcome
+    shred_to_the_end(orm, seeded_event, shredder_api, urls, SHREDDERS)
 
 
 @pytest.mark.parametrize("fault", ["full", "read-only"])
@@ -151,7 +146,7 @@ def test_export_storage_full_or_read_only_is_410_and_nothing_partial(
     print(f"\nstorage {fault} mid-export: {failed.status_code} after {elapsed:.1f} s ({len(seen)} polls); {outcome}")
 
     storage_fault.unmount()
-    finish(shredder_api, orm, seeded_event)
+    export_and_shred(shredder_api, orm, seeded_event)
 
 
 # The export file's lifetime running out -------------------------------------------------------------------------------
