@@ -138,7 +138,10 @@ def test_pages_in_a_real_browser(
     browser.find_element("name", "email").send_keys("admin@example.org")
     browser.find_element("name", "password").send_keys(PASSWORD)
     browser.find_element("css selector", "form button[type=submit]").click()
-    assert "/control/login" not in browser.current_url
+    # click() returns before the login POST has been answered; wait for the redirect instead of racing it
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda b: "/control/login" not in b.current_url)
     assert page_problems(browser) == []
 
     stylesheets = browser.execute_script(
