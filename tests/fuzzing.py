@@ -117,7 +117,12 @@ class Caller:
     name: str
     client: APIClient
     key: str | None  # the owner key of the jobs this caller starts; None if it may start none
-    authenticated_here: bool  # a valid credential of this organizer (may still lack permission)
+    home: str | None  # the slug of the organizer its credential is valid for (may still lack permission); None: none
+
+    def authenticated_for(self, organizer_slug) -> bool:
+        """Whether the credential is valid under this path's organizer (another organizer's token is valid only under
+        its own organizer: there it may read and shred its own jobs)."""
+        return self.home is not None and unquote(organizer_slug or "").lower() == self.home
 
 
 @dataclass
@@ -180,18 +185,19 @@ def build_world() -> World:
     bad_scheme.credentials(HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==")
 
     oauth_key = Identity(oauth_application=oauth_w.oauth_application, user=user).key
+    here, there = organizer.slug, other_organizer.slug
     callers = {
-        "own": Caller("own", token_client(own), Identity(api_token=own).key, True),
-        "same_team": Caller("same_team", token_client(same_team), Identity(api_token=same_team).key, True),
-        "readonly": Caller("readonly", token_client(readonly), None, True),
-        "oauth_write": Caller("oauth_write", oauth_w, oauth_key, True),
-        "oauth_read": Caller("oauth_read", oauth_r, oauth_key, True),
-        "session": Caller("session", session, Identity(user=user).key, True),
-        "device": Caller("device", device_client, None, True),
-        "foreign": Caller("foreign", token_client(foreign), None, False),
-        "none": Caller("none", APIClient(), None, False),
-        "garbage": Caller("garbage", garbage, None, False),
-        "bad_scheme": Caller("bad_scheme", bad_scheme, None, False),
+        "own": Caller("own", token_client(own), Identity(api_token=own).key, here),
+        "same_team": Caller("same_team", token_client(same_team), Identity(api_token=same_team).key, here),
+        "readonly": Caller("readonly", token_client(readonly), None, here),
+        "oauth_write": Caller("oauth_write", oauth_w, oauth_key, here),
+        "oauth_read": Caller("oauth_read", oauth_r, oauth_key, here),
+        "session": Caller("session", session, Identity(user=user).key, here),
+        "device": Caller("device", device_client, None, here),
+        "foreign": Caller("foreign", token_client(foreign), Identity(api_token=foreign).key, there),
+        "none": Caller("none", APIClient(), None, None),
+        "garbage": Caller("garbage", garbage, None, None),
+        "bad_scheme": Caller("bad_scheme", bad_scheme, None, None),
     }
 
     own_client = callers["own"].client
@@ -587,7 +593,7 @@ def response_problems(case: Case, resp) -> list[str]:
     if not success:
         return problems
 
-    if not case.caller.authenticated_here or case.caller.name == "device":
+    if not case.caller.authenticated_for(case.kwargs.get("organizer")) or case.caller.name == "device":
         problems.append(f"status {status} for {case.caller.name} credentials")
     if set(JOB_KWARGS) <= set(case.kwargs):
         if case.method == "OPTIONS":

@@ -21,6 +21,16 @@ def test_options_answers_every_endpoint(client, base_url, job, kind):
     assert resp.json()["name"]
 
 
+@pytest.mark.parametrize("kind", ["download", "shred", "status", "report"])
+def test_options_on_a_job_url_needs_the_events_credentials(client, foreign_client, base_url, job, kind):
+    """A long fuzz run reported a 200 here for another organizer's token: that was its own job under its own
+    organizer (the fuzz oracle was wrong). Under our organizer, its token is refused like on every other method."""
+    resp = foreign_client.options(job_url(job, kind))
+    assert resp.status_code == 403
+    assert resp.json()["detail"]
+    assert set(client.options(job_url(job, kind)).json()) <= {"name", "description", "renders", "parses"}
+
+
 @pytest.mark.parametrize("kind", ["list", "download", "status"])
 def test_head_is_answered_like_get(client, base_url, job, kind):
     url = base_url if kind == "list" else job_url(job, kind)
