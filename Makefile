@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format fuzz bench bench-scan clean
+.PHONY: install demo demo-serve demo-stop test lint format fuzz load bench bench-scan clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -57,6 +57,13 @@ test: $(STAMP) $(MO)
 FUZZ_REQUESTS ?= 50000
 fuzz: $(STAMP)
 	SHREDDER_FUZZ_REQUESTS=$(FUZZ_REQUESTS) $(PY) -m pytest tests/test_fuzz.py -q $(PYTEST_ARGS)
+
+# make load: the load test with a 60 s shred (make test runs it with 8 s); LOAD_SECONDS=..., LOAD_CLIENTS=...
+LOAD_SECONDS ?= 60
+LOAD_CLIENTS ?= 50
+load: $(STAMP)
+	SHREDDER_LOAD_SECONDS=$(LOAD_SECONDS) SHREDDER_LOAD_CLIENTS=$(LOAD_CLIENTS) $(PY) -m pytest \
+		tests/integration/test_integration_load.py -m integration -q -rA $(PYTEST_ARGS)
 
 # make bench: the built-in API against ours (export, download, shred, polls), then the residual scan's cost.
 bench: $(STAMP)

@@ -42,6 +42,16 @@ INITDB_OPTIONS = ["-U", DB_USER, "--auth=trust", "-E", "UTF8", "--no-locale", "-
 # Worker options as in pretix's documentation, plus one task at a time in a pool child process (so a test can
 # kill the process running a task and the worker lives on) and no startup chatter between workers.
 WORKER_OPTIONS = "-l info --pool prefork --concurrency 1 --without-mingle --without-gossip".split()
+# pretix's web server is ``python -m pretix runserver --noreload`` (one thread per connection). Django listens with a
+# backlog of 10 (``WSGIServer.request_queue_size``): 50 clients connecting at once would have their SYNs dropped and
+# retried a second later. The bootstrap raises the backlog, then runs pretix's own ``__main__``.
+WEB_BACKLOG = 128
+WEB_BOOTSTRAP = (
+    "import runpy, sys\n"
+    "from django.core.servers import basehttp\n"
+    "basehttp.WSGIServer.request_queue_size = int(sys.argv.pop(1))\n"
+    "runpy.run_module('pretix', run_name='__main__', alter_sys=True)\n"
+)
 
 
 # --- what the machine must have ---------------------------------------------------------------------------------
@@ -452,7 +462,15 @@ class PretixInstance:
     def _start_web(self):
         self.web = ManagedProcess(
             "pretix-web",
-            [sys.executable, "-m", "pretix", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            [
+                sys.executable,
+                "-c",
+                WEB_BOOTSTRAP,
+                str(WEB_BACKLOG),
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{self.port}",
+            ],
             log_path=self.log_dir / "web.log",
             env=self.env(),
             cwd=self.workdir,
