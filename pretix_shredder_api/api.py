@@ -147,7 +147,15 @@ class ShredderViewSet(viewsets.GenericViewSet):
             cf = jobs.downloadable_file(job)
         except jobs.JobError as e:
             return refusal(e)
-        return file_response(request, cf, job.file_sha256)
+        try:
+            return file_response(request, cf, job.file_sha256)
+        except FileNotFoundError:  # a shred deleted it since the check: answer what the job says now
+            job.refresh_from_db()
+            try:
+                jobs.downloadable_file(job)
+            except jobs.JobError as e:
+                return refusal(e)
+            return refusal(jobs.JobNotFound(jobs.MSG_FILE_UNAVAILABLE))
 
     @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
     def shred(self, request, *args, **kwargs):

@@ -278,6 +278,9 @@ def _dead(prefix: str) -> Q:
     )
 
 
+MSG_FILE_UNAVAILABLE = _("This export is no longer available.")
+
+
 def downloadable_file(job: ShredderJob) -> CachedFile:
     """The finished export file; ``ExportNotReady``/``ExportFailed`` while it is not, ``JobNotFound`` once gone."""
     if job.shred_state == JobState.SUCCEEDED:
@@ -291,7 +294,7 @@ def downloadable_file(job: ShredderJob) -> CachedFile:
     if cf is None or not cf.file or (cf.expires is not None and cf.expires < now()):
         raise JobNotFound(_("This export has expired."))
     if not cf.file.storage.exists(cf.file.name):
-        raise JobNotFound(_("This export is no longer available."))
+        raise JobNotFound(MSG_FILE_UNAVAILABLE)
     return cf
 
 

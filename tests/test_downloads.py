@@ -126,3 +126,35 @@ def test_a_running_export_answers_its_409_in_json_to_a_client_that_asks_for_the_
     resp = client.get(job_url(job, "download"), HTTP_ACCEPT="application/zip")
     assert (resp.status_code, resp["Content-Type"]) == (409, "application/json")
     assert resp.json() == {"status": "running", "percentage": 40}
+
+
+def shred_between_check_and_open(monkeypatch, job):
+    """A shred that succeeds and deletes the file just after the view found the export downloadable (the load test
+    hit this: the file was opened lazily while streaming, and the server answered a bare 500)."""
+    from pretix_shredder_api import jobs
+    from pretix_shredder_api.models import JobState
+
+    checked = jobs.downloadable_file
+
+    def check_then_shred(j):
+        cf = checked(j)
+        cf.file.storage.delete(cf.file.name)
+        set_state(job, shred_state=JobState.SUCCEEDED)
+        return cf
+
+    monkeypatch.setattr(jobs, "downloadable_file", check_then_shred)
+
+
+def test_a_file_shredded_after_the_check_is_a_json_404(client, job, monkeypatch):
+    shred_between_check_and_open(monkeypatch, job)
+    resp = client.get(job_url(job, "download"), HTTP_RANGE="bytes=0-99")
+    assert resp.status_code == 404
+    assert resp.json() == {"detail": "This export has been shredded."}
+
+
+def test_a_file_deleted_while_it_streams_is_sent_whole(client, job, full):
+    body, _resp = full
+    resp = client.get(job_url(job, "download"))
+    cf = job.file
+    cf.file.storage.delete(cf.file.name)  # the answer holds the open file: the bytes still come
+    assert b"".join(resp.streaming_content) == body
