@@ -144,18 +144,10 @@ class ShredderViewSet(viewsets.GenericViewSet):
     def download(self, request, *args, **kwargs):
         try:
             job = self._job()
-            cf = jobs.downloadable_file(job)
+            cf, fh = jobs.open_export(job)
         except jobs.JobError as e:
             return refusal(e)
-        try:
-            return file_response(request, cf, job.file_sha256)
-        except FileNotFoundError:  # a shred deleted it since the check: answer what the job says now
-            job.refresh_from_db()
-            try:
-                jobs.downloadable_file(job)
-            except jobs.JobError as e:
-                return refusal(e)
-            return refusal(jobs.JobNotFound(jobs.MSG_FILE_UNAVAILABLE))
+        return file_response(request, cf, fh, job.file_sha256)
 
     @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
     def shred(self, request, *args, **kwargs):

@@ -107,9 +107,8 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or etag in tags or f"W/{etag}" in tags
 
 
-def file_response(request, cachedfile, sha256_hex: str = "") -> HttpResponse:
-    """The file's answer. The file is opened before anything is answered and read through that handle: a shred that
-    deletes it while it is streamed does not cut the download. ``FileNotFoundError`` when it is already gone."""
+def file_response(request, cachedfile, fh, sha256_hex: str = "") -> HttpResponse:
+    """The answer for ``cachedfile``, read through ``fh`` (``jobs.open_export``), which it closes."""
     etag = f'"{sha256_hex}"' if sha256_hex else None
     headers = {"Accept-Ranges": "bytes"}
     if etag:
@@ -117,12 +116,12 @@ def file_response(request, cachedfile, sha256_hex: str = "") -> HttpResponse:
         headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256_hex)).decode()}:"
 
     if etag and _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        fh.close()
         response = HttpResponseNotModified()
         for k, v in headers.items():
             response[k] = v
         return response
 
-    fh = cachedfile.file.storage.open(cachedfile.file.name, "rb")
     size = fh.seek(0, os.SEEK_END)
     if_range = request.headers.get("If-Range")
     try:

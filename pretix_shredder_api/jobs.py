@@ -298,6 +298,18 @@ def downloadable_file(job: ShredderJob) -> CachedFile:
     return cf
 
 
+def open_export(job: ShredderJob):
+    """``(CachedFile, open binary handle)`` of a downloadable export. Served from the handle, the bytes survive a
+    shred that deletes the file mid-download; a file deleted since the check gives what the job says now."""
+    cf = downloadable_file(job)
+    try:
+        return cf, cf.file.storage.open(cf.file.name, "rb")
+    except FileNotFoundError:
+        job.refresh_from_db()
+        downloadable_file(job)  # shredded, expired or no longer available
+        raise JobNotFound(MSG_FILE_UNAVAILABLE) from None
+
+
 def require_export_file(job: ShredderJob) -> None:
     """A shred only runs from a finished export whose file still exists (it is deleted only by a successful shred)."""
     if job.file_id is None or not CachedFile.objects.filter(pk=job.file_id).exists():

@@ -180,10 +180,10 @@ class RetentionViewSet(viewsets.ViewSet):
                 {"detail": str(_("No export has been made for this schedule yet."))}, status=http.HTTP_404_NOT_FOUND
             )
         try:
-            cf = jobs.downloadable_file(s.job)
+            cf, fh = jobs.open_export(s.job)
         except jobs.JobError as e:
             return refusal(e)
-        return file_response(request, cf, s.job.file_sha256)
+        return file_response(request, cf, fh, s.job.file_sha256)
 
     @action(detail=False, methods=["POST"], url_path="schedule/cancel", url_name="schedule-cancel")
     def schedule_cancel(self, request, *args, **kwargs):

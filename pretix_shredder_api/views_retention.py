@@ -185,15 +185,20 @@ class EventRetentionDownloadView(EventPermissionRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         schedule = retention.current_schedule(request.event)
-        problem = _export_problem(schedule.job) if schedule and schedule.job else str(retention.MSG_NO_SCHEDULE)
-        if problem:
-            messages.error(request, problem)
-            return redirect(
-                "plugins:pretix_shredder_api:retention",
-                organizer=request.event.organizer.slug,
-                event=request.event.slug,
-            )
-        return file_response(request, jobs.downloadable_file(schedule.job), schedule.job.file_sha256)
+        if not (schedule and schedule.job):
+            return self._back(request, retention.MSG_NO_SCHEDULE)
+        try:
+            cf, fh = jobs.open_export(schedule.job)
+        except jobs.JobError as e:
+            return self._back(request, e)
+        return file_response(request, cf, fh, schedule.job.file_sha256)
+
+    def _back(self, request, problem):
+        """To the retention page, saying why there is nothing to download."""
+        messages.error(request, str(problem))
+        return redirect(
+            "plugins:pretix_shredder_api:retention", organizer=request.event.organizer.slug, event=request.event.slug
+        )
 
 
 class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequiredMixin, TemplateView):

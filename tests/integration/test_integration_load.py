@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,9 +256,7 @@ def test_fifty_clients_poll_and_download_while_a_shred_runs(pretix, orm, seeded_
     elapsed = time.monotonic() - began
     assert not any(c.is_alive() for c in clients), "a client still waits for an answer"
 
-    statuses: dict = {}
-    for a in answers:
-        statuses[str(a.status)] = statuses.get(str(a.status), 0) + 1
+    statuses = Counter(str(a.status) for a in answers)
     during = [a for a in answers if shred_posted < a.started and a.ended < shred_posted + shred_seconds]
     report = {
         "clients": CLIENTS,
