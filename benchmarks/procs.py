@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 # Starting, watching and stopping children (own session, parent-death signal, stopped by pid and group, all of them
-# stopped at exit) is the integration suite's; the benchmark uses the same implementation.
-from tests.integration.procs import ManagedProcess as Proc
-from tests.integration.procs import free_port, wait_until  # noqa: F401 - re-exported for the benchmark's modules
+# stopped at exit) lives in devtools/procs.py, shared with the integration suite.
+from devtools.procs import ManagedProcess as Proc
+from devtools.procs import free_port, wait_until  # noqa: F401 - re-exported for the benchmark's modules
 
 
 def _on_signal(signum, _frame):
@@ -19,7 +19,7 @@ def _on_signal(signum, _frame):
 
 
 def install_cleanup():
-    """Stop every child on Ctrl-C and on SIGTERM/SIGHUP too (normal exit: tests.integration.procs' atexit hook;
+    """Stop every child on Ctrl-C and on SIGTERM/SIGHUP too (normal exit: devtools.procs' atexit hook;
     SIGKILL: the parent-death signal)."""
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)

@@ -374,12 +374,12 @@ def shredders_for(job: ShredderJob) -> list:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Transitions requested by a caller
+# Transitions requested by a caller (``flows`` checks, calls these and queues the work)
 
 
-def start_export(event, identity: Identity, shredder_ids: list[str], *, expires_in: timedelta = None) -> ShredderJob:
-    """``expires_in``: how long the finished export stays downloadable if not shredded (default ``export_expiry``)."""
-    check_event_constraints(event)
+def create_export_job(event, identity: Identity, shredder_ids: list[str], *, expires_in: timedelta = None):
+    """A new job in "export waiting" with its (still empty) file. ``expires_in``: how long the finished export stays
+    downloadable if not shredded (default ``export_expiry``)."""
     cf = CachedFile.objects.create(
         date=now(),
         expires=now() + (expires_in if expires_in is not None else export_expiry(event)),
@@ -398,22 +398,24 @@ def start_export(event, identity: Identity, shredder_ids: list[str], *, expires_
     # Nobody but this plugin may hand the file out: pretix's own download views check this session key.
     cf.session_key = f"pretix_shredder_api:{job.public_id}"
     cf.save(update_fields=["session_key"])
-    _enqueue(job, "export")
     return job
 
 
-def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
-    """Start the shred of a finished export, or return the job unchanged if its shred is already under way."""
+def check_shred_request(job: ShredderJob, confirm_code=None) -> bool:
+    """The guards of a shred request; False if this export's shred is already under way (nothing to start)."""
     downloadable_file(job)  # 404/409/410 for a missing, running or failed export
     if shred_view(job).active:
-        return job
+        return False
     check_event_constraints(job.event)
     check_confirm_code(job, confirm_code)
+    return True
 
+
+def claim_shred_start(job: ShredderJob) -> bool:
+    """Move the job to "shred waiting" with a new attempt id; of concurrent requests exactly one wins."""
     attempt = uuid.uuid4().hex
     may_start = Q(shred_state="") | Q(shred_state=JobState.FAILED) | _dead("shred")
     with transaction.atomic():
-        # Compare-and-set: of concurrent requests, exactly one moves the job to "waiting" with its own attempt id.
         won = ShredderJob.objects.filter(may_start, pk=job.pk, shred_attempt=job.shred_attempt).update(
             shred_state=JobState.WAITING,
             shred_attempt=attempt,
@@ -433,30 +435,20 @@ def request_shred(job: ShredderJob, confirm_code=None) -> ShredderJob:
             # From now on the export must outlive the shred, however long it queues or runs.
             CachedFile.objects.filter(pk=job.file_id).update(expires=None)
     job.refresh_from_db()
-    if won:
-        _enqueue(job, "shred")
-        job.refresh_from_db()
-    return job
+    return bool(won)
 
 
-def _enqueue(job: ShredderJob, phase: str) -> None:
-    from . import tasks
-
-    try:
-        if phase == "export":
-            tasks.run_export.apply_async(args=(job.event_id, job.pk))
-        else:
-            tasks.run_shred.apply_async(args=(job.event_id, job.pk, job.shred_attempt))
-    except Exception:
-        logger.exception("Could not queue the %s of shredder job %s", phase, job.pk)
-        if phase == "export":
-            ShredderJob.objects.filter(pk=job.pk, export_state=JobState.WAITING).update(
-                export_state=JobState.FAILED, export_message=str(MSG_NOT_QUEUED), export_finished=now()
-            )
-        else:
-            ShredderJob.objects.filter(pk=job.pk, shred_attempt=job.shred_attempt).update(
-                shred_state=JobState.FAILED, shred_message=str(MSG_NOT_QUEUED), shred_finished=now()
-            )
+def not_queued(job: ShredderJob, phase: str) -> None:
+    """The broker refused the job: fail the phase at once with a message, instead of leaving it waiting."""
+    logger.exception("Could not queue the %s of shredder job %s", phase, job.pk)
+    if phase == "export":
+        ShredderJob.objects.filter(pk=job.pk, export_state=JobState.WAITING).update(
+            export_state=JobState.FAILED, export_message=str(MSG_NOT_QUEUED), export_finished=now()
+        )
+    else:
+        ShredderJob.objects.filter(pk=job.pk, shred_attempt=job.shred_attempt).update(
+            shred_state=JobState.FAILED, shred_message=str(MSG_NOT_QUEUED), shred_finished=now()
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
   The export is made at notice time, so admins can download it during the whole notice period; the shred at the
   due date shreds exactly that export - if the event changed after it, the run fails (reported) and the next one
   makes a new export and shreds that. Nothing is shredded that was not exported first.
-* All work goes through ``jobs.start_export`` / ``jobs.request_shred`` with the identity ``policy:<organizer>``,
+* All work goes through ``flows.start_export`` / ``flows.request_shred`` with the identity ``policy:<organizer>``,
   so every guard (event over, shop offline, nothing changed since the export) holds as for a person.
 * Two periodic runs at once (two cron hosts): a partial unique constraint allows one active schedule per event,
   and every step is a compare-and-set on the schedule's ``version``; only the run that wins a step does it.
@@ -35,7 +35,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import jobs
+from . import flows, jobs
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def _start_export(s: ScheduledShred) -> bool:
     try:
         with language(s.event.settings.locale):
             # Downloadable for the notice period (until the due date) and the usual time after it.
-            job = jobs.start_export(
+            job = flows.start_export(
                 s.event,
                 jobs.Identity.for_policy(s.event.organizer),
                 shredders,
@@ -320,7 +320,7 @@ def _start_shred(s: ScheduledShred) -> bool:
     if not _claim(s, ScheduleState.SHREDDING):
         return False
     try:
-        job = jobs.request_shred(s.job, s.job.confirm_code)  # the policy holds the export, so it knows the code
+        job = flows.request_shred(s.job, s.job.confirm_code)  # the policy holds the export, so it knows the code
     except jobs.JobError as e:
         return _fail(s, str(e))
     _log(s, "shred_started", job=str(job.public_id))

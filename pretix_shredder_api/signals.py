@@ -35,21 +35,21 @@ def webhook_events(sender, **kwargs):
 
 @receiver(nav_event, dispatch_uid="shredder_api_nav_event")
 def navigation_event(sender, request, **kwargs):
-    from .navigation import event_entries
+    from .views.navigation import event_entries
 
     return event_entries(request)
 
 
 @receiver(nav_event_settings, dispatch_uid="shredder_api_nav_settings")
 def navigation_settings(sender, request, **kwargs):
-    from .navigation import event_settings_entries
+    from .views.navigation import event_settings_entries
 
     return event_settings_entries(request)
 
 
 @receiver(nav_organizer, dispatch_uid="shredder_api_nav_organizer")
 def navigation_organizer(sender, request, **kwargs):
-    from .navigation import organizer_entries
+    from .views.navigation import organizer_entries
 
     return organizer_entries(request)
 

@@ -9,11 +9,11 @@ from the router and this plugin's viewset registered in its place, so the docume
 from django.urls import re_path
 from pretix.api.urls import event_router
 
-from .api import ShredderViewSet, unmatched
-from .retention_api import OrganizerPolicyView, RetentionViewSet
+from .api.retention import OrganizerPolicyView, RetentionViewSet
+from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
-from .views_residual import ResidualView
-from .views_retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
+from .views.residual import ResidualView
+from .views.retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
 
 PREFIX = "shredders"
 BASENAME = "shredders"
@@ -35,7 +35,7 @@ def register_before(router, prefix: str, viewset, basename: str, before_basename
 
 
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
-# P policy/ and P schedule/…: the retention policy and schedule of the event (see retention_api.py)
+# P policy/ and P schedule/…: the retention policy and schedule of the event (see api/retention.py)
 register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
 
 urlpatterns = [

@@ -5,8 +5,8 @@ from django.urls import resolve, reverse
 from pretix.api.urls import event_router
 from pretix.api.views.shredders import EventShreddersViewSet
 
-from pretix_shredder_api.api import ShredderViewSet
-from pretix_shredder_api.retention_api import RetentionViewSet
+from pretix_shredder_api.api.retention import RetentionViewSet
+from pretix_shredder_api.api.shredders import ShredderViewSet
 
 pytestmark = pytest.mark.django_db
 

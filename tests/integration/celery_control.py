@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from celery import Celery
 
-from .procs import wait_until
+from devtools.procs import wait_until
 
 # The same broker transport options pretix sets for a redis:// broker (pretix/settings.py), so that
 # queue and reply names match.

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .procs import ManagedProcess
+from devtools.procs import ManagedProcess
 
 SERVER_SCRIPT = Path(__file__).with_name("orm_server.py")
 

@@ -20,9 +20,10 @@ import redis
 import requests
 from celery.utils.nodenames import host_format
 
+from devtools.procs import ManagedProcess, child_pids, free_port, start_on_free_port, stop_together, wait_until
+
 from .api import loopback_session
 from .orm import OrmClient
-from .procs import ManagedProcess, child_pids, free_port, start_on_free_port, stop_together, wait_until
 from .worker_logs import parse_task_events
 
 INSTALL_HINT = "apt-get install redis-server postgresql"

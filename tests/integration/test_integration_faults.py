@@ -7,9 +7,10 @@ import pytest
 import redis
 from kombu.exceptions import OperationalError
 
+from devtools.procs import wait_until
+
 from .api import describe
 from .conftest import HEARTBEAT_SECONDS, STALE_AFTER_SECONDS, builtin_api_only
-from .procs import wait_until
 from .progression import observe_all, summary
 
 pytestmark = pytest.mark.integration

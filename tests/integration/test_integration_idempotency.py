@@ -8,10 +8,11 @@ import time
 import pytest
 import requests
 
+from devtools.procs import wait_until
+
 from .api import ApiClient, describe, job_public_id
 from .conftest import builtin_api_only
 from .invariant import assert_invariant
-from .procs import wait_until
 
 pytestmark = pytest.mark.integration
 

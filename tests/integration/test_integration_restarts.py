@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.procs import wait_until
+
 from .api import describe
 from .conftest import STALE_AFTER_SECONDS, builtin_api_only
 from .invariant import assert_invariant, shred_to_the_end
-from .procs import wait_until
 
 pytestmark = pytest.mark.integration
 

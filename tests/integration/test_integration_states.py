@@ -7,9 +7,10 @@ import zipfile
 
 import pytest
 
+from devtools.procs import wait_until
+
 from .api import describe, job_public_id
 from .conftest import STALE_AFTER_SECONDS, builtin_api_only
-from .procs import wait_until
 from .progression import body_problems, observe_all, poll_for, progression_problems, summary
 
 pytestmark = pytest.mark.integration

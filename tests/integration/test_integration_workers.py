@@ -4,9 +4,10 @@ import time
 
 import pytest
 
+from devtools.procs import pid_alive, wait_until
+
 from .api import describe
 from .conftest import STALE_AFTER_SECONDS, builtin_api_only
-from .procs import pid_alive, wait_until
 
 pytestmark = pytest.mark.integration
 

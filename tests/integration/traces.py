@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from .procs import wait_until
+from devtools.procs import wait_until
 
 
 class ShredderTrace:

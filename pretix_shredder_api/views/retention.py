@@ -11,8 +11,8 @@ from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPermissionRequiredMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from . import jobs, retention
-from .downloads import file_response
+from .. import jobs, retention
+from ..downloads import file_response
 
 SHREDDER_CHOICES_FROM_EVENTS = 50  # the organizer page offers the shredders of its most recent events
 

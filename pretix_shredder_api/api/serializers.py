@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
-from .jobs import PhaseView
+from ..jobs import PhaseView
 
 MAX_REPORTED = 10  # unknown identifiers named in an error
 

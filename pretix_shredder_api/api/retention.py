@@ -19,9 +19,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import jobs, retention
-from .api import NoSerializerMetadata, ShredderPermission, as_dict, refusal
-from .downloads import file_response
+from .. import jobs, retention
+from ..downloads import file_response
+from .shredders import NoSerializerMetadata, ShredderPermission, as_dict, refusal
 
 MSG_NO_SCHEDULE = retention.MSG_NO_SCHEDULE
 

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from . import jobs, labels, residual
-from .models import JobState, ShredderJob
+from .. import jobs, labels, residual
+from ..models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
 

@@ -15,9 +15,10 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from . import jobs, residual
-from .downloads import DownloadNegotiation, file_response
-from .models import JobState
+from .. import flows, jobs, residual
+from ..downloads import DownloadNegotiation, file_response
+from ..models import JobState
+from ..shredders import offered
 from .serializers import (
     ExportRequestSerializer,
     ShredderSerializer,
@@ -29,7 +30,6 @@ from .serializers import (
     report_body,
     residual_body,
 )
-from .shredders import offered
 
 JOB_URL = r"(?P<asyncid>[^/]+)/(?P<cfid>[^/]+)"
 
@@ -126,7 +126,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
         serializer = ExportRequestSerializer(data=as_dict(request.data), known=self._shredders())
         serializer.is_valid(raise_exception=True)
         try:
-            job = jobs.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
+            job = flows.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
         except jobs.ConstraintError as e:
             return refusal(e)
         return Response(
@@ -158,7 +158,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
         serializer = ShredRequestSerializer(data=as_dict(request.data))
         serializer.is_valid(raise_exception=True)
         try:
-            job = jobs.request_shred(job, serializer.validated_data.get("confirm_code"))
+            job = flows.request_shred(job, serializer.validated_data.get("confirm_code"))
         except jobs.JobError as e:
             return refusal(e)
         return Response({"status": self._url("status", job)}, status=http.HTTP_202_ACCEPTED)

@@ -1,0 +1,1 @@
+"""The REST resources of the plugin: the documented shredder viewset, retention, serializers."""
