@@ -32,8 +32,10 @@ def served() -> set[tuple[str, str]]:
         if "(?P<format>" in regex:
             continue  # DRF's format-suffix twins (``policy.json``) of each route
         path = "/" + URL_GROUP.sub("{}", regex).replace("^", "").removesuffix("$")
-        actions = getattr(callback, "actions", None)  # a viewset: the methods its router mapped
-        methods = actions.keys() if actions else [m for m in METHODS if hasattr(view, m)]
+        # A viewset: the methods its router mapped (DRF adds "head" for "get" once the route was called). A view:
+        # the methods it has. HEAD and OPTIONS come with every route and are not documented one by one.
+        actions = getattr(callback, "actions", None)
+        methods = [m for m in METHODS if (m in actions if actions else hasattr(view, m))]
         routes |= {(m.upper(), path) for m in methods}
     return routes
 
