@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format fuzz load bench bench-scan clean
+.PHONY: install demo demo-serve demo-stop test lint format docs fuzz load bench bench-scan clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -78,10 +78,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# make docs: the Sphinx documentation in docs/ (sphinx and sphinxcontrib-httpdomain come with the test extra);
+# every warning is an error. Open docs/_build/html/index.html.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
 	@if [ -x $(PY) ]; then $(PY) demo/run.py --stop; fi
-	rm -rf $(VENV) .demo build dist *.egg-info test-artifacts $(MO)
+	rm -rf $(VENV) .demo build dist *.egg-info test-artifacts docs/_build $(MO)

@@ -558,7 +558,7 @@ def is_ours(path_info: str) -> bool:
 
 def rejected_by_pretix(case: Case, resp) -> bool:
     """pretix's RejectInvalidInputMiddleware answers a NUL byte in the query string or in a form body with its own
-    HTML 400 page, before any view (pretix's or a plugin's) runs: outside this plugin's reach (RELIABILITY.rst)."""
+    HTML 400 page, before any view (pretix's or a plugin's) runs: outside this plugin's reach (docs/reliability.rst)."""
     if resp.status_code != 400:
         return False
     form = (case.content_type or "").startswith("application/x-www-form-urlencoded")

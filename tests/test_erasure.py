@@ -30,7 +30,7 @@ CORE = [
     "waiting_list",
 ]
 OURS = ["log_personal_data", "order_notes", "order_question_answers", "payment_details"]
-# Tables that are not the event's by design (README "What is erased, what is kept"): API upload caches are
+# Tables that are not the event's by design (docs/erasure.rst, "What is erased, what is kept"): API upload caches are
 # organizer-wide and expire on their own; pretix's own mail queue is deleted by the e-mail shredder.
 NOT_EVENT_DATA = {"pretixbase_cachedfile"}
 

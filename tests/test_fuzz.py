@@ -61,7 +61,7 @@ def world(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def tally(pytestconfig):
-    """Counts what the fuzz tests sent; printed at the end of the module (the figures in RELIABILITY.rst)."""
+    """Counts what the fuzz tests sent; printed at the end of the module (the figures in docs/reliability.rst)."""
     counts = {"requests": 0, "statuses": {}, "slowest": []}
     yield counts
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")

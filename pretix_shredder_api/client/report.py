@@ -46,7 +46,10 @@ def report_text(body: dict) -> str:
         if loc.get("action_type"):
             where += f" [{loc['action_type']}]"
         lines.append(f"  {where}: {loc['count']}")
-    lines.append("Shred these with the shredders that cover them (see the README: What is erased, what is kept).")
+    lines.append(
+        "Shred these with the shredders that cover them (see the documentation, docs/erasure.rst: "
+        "What is erased, what is kept)."
+    )
     return "\n".join(lines)
 
 

@@ -190,8 +190,8 @@ def worker_refused(progress_recorder, job_id: int, phase: str, attempt: str = ""
 def test_export_queued_longer_than_the_queue_limit_is_410_and_never_starts(
     orm, celery_control, all_workers, shredder_api, shredder_trace, slow_shredder, progress_recorder
 ):
-    """README, production: a task that sat in the queue longer than the queue limit does not start at all, and the
-    job is reported failed (as for a message Redis lost), not waiting forever."""
+    """docs/installation.rst, production: a task that sat in the queue longer than the queue limit does not start at
+    all, and the job is reported failed (as for a message Redis lost), not waiting forever."""
     slow_shredder(seconds=0.5)
     with celery_control.paused(all_workers):
         urls = shredder_api.start_export(["slow_test_shredder"])
