@@ -328,8 +328,15 @@ def check_event_constraints(event) -> None:
 
 
 def plugin_enabled(event) -> bool:
-    """The per-event policies (confirm code, export lifetime) apply where the plugin is switched on for the event."""
-    return PLUGIN in event.get_plugins()
+    """Switched on for the event - which, for this event-and-organizer plugin, needs it on for the organizer as well
+    (pretix's rule for the level, ``is_app_active``). The per-event pages and policies (confirm code, export
+    lifetime) exist only there; the API serves every event."""
+    return PLUGIN in event.get_plugins() and plugin_enabled_for_organizer(event.organizer)
+
+
+def plugin_enabled_for_organizer(organizer) -> bool:
+    """Switched on for the organizer: its pages are in the organizer's navigation."""
+    return PLUGIN in organizer.get_plugins()
 
 
 def confirm_code_required(event) -> bool:
