@@ -29,6 +29,7 @@ from .models import ResidualScan
 
 DEFAULT_CACHE_SECONDS = 600
 RETRY_AFTER_MIN, RETRY_AFTER_MAX = 2, 60
+DEFAULT_SCAN_SECONDS = 5  # the guess for an event never scanned before
 
 
 def cache_seconds() -> int:
@@ -78,8 +79,11 @@ def _usable(row: ResidualScan, print_: str) -> bool:
 
 
 def _retry_after(row: ResidualScan) -> int:
-    seconds = row.seconds if row.seconds is not None else RETRY_AFTER_MIN
-    return int(min(RETRY_AFTER_MAX, max(RETRY_AFTER_MIN, math.ceil(seconds))))
+    """When the running scan should be done: the last scan's duration minus the time it has run (2-60 s)."""
+    row.refresh_from_db(fields=["running_since", "seconds"])
+    elapsed = (now() - row.running_since).total_seconds() if row.running_since else 0
+    remaining = (row.seconds if row.seconds is not None else DEFAULT_SCAN_SECONDS) - elapsed
+    return int(min(RETRY_AFTER_MAX, max(RETRY_AFTER_MIN, math.ceil(remaining))))
 
 
 def check(event) -> Result:

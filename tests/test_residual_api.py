@@ -278,3 +278,16 @@ def test_the_control_page_uses_the_stored_result_and_says_when_a_scan_runs(user,
     html = c.get(page).content.decode()
     assert 'id="shredder-api-residual-running"' in html and "A scan of this event is running right now." in html
     assert len(scans) == 1
+
+
+def test_retry_after_counts_down_the_running_scan(readonly_client, base_url, event, orders):
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.models import ResidualScan
+
+    ResidualScan.objects.create(event=event, running_since=now() - timedelta(seconds=40), seconds=50)
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "10"
+    ResidualScan.objects.filter(event=event).update(running_since=now() - timedelta(seconds=300))
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "2"  # overdue: ask again soon
+    ResidualScan.objects.filter(event=event).update(running_since=now(), seconds=None)
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "5"  # never scanned: a guess
