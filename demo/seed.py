@@ -233,6 +233,9 @@ def _create_event(organizer, slug):
         plugins=DEFAULT_PLUGINS,
     )
     if PLUGIN_MODULE in settings.INSTALLED_APPS:  # not when a benchmark runs pretix without it
+        if PLUGIN_MODULE not in organizer.get_plugins():  # an event-and-organizer plugin: on for both
+            organizer.enable_plugin(PLUGIN_MODULE)
+            organizer.save(update_fields=["plugins"])
         event.enable_plugin(PLUGIN_MODULE)  # its "installed" hook runs, as in the control panel
         event.save(update_fields=["plugins"])
     event.set_defaults()

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from pretix_shredder_api import __version__
 
 try:
-    from pretix.base.plugins import PluginConfig
+    from pretix.base.plugins import PLUGIN_LEVEL_EVENT_ORGANIZER_HYBRID, PluginConfig
 except ImportError:  # pragma: no cover - only without pretix, e.g. when just the CLI is installed
     raise RuntimeError("Please use pretix 2026.8 or above to run this plugin!") from None
 
@@ -24,6 +24,9 @@ class PluginApp(PluginConfig):
         version = __version__
         category = "API"
         compatibility = "pretix>=2026.8"
+        # Organizer pages and organizer log entries, and pages and policies per event: switched on for the organizer
+        # (its pages), and then for each event that wants its pages and policies. The API serves every event.
+        level = PLUGIN_LEVEL_EVENT_ORGANIZER_HYBRID
 
     def ready(self):
         from . import signals  # NOQA

@@ -279,6 +279,7 @@ def _dead(prefix: str) -> Q:
 
 
 MSG_FILE_UNAVAILABLE = _("This export is no longer available.")
+MSG_EXPIRED = _("This export has expired.")
 
 
 def downloadable_file(job: ShredderJob) -> CachedFile:
@@ -292,7 +293,7 @@ def downloadable_file(job: ShredderJob) -> CachedFile:
         raise ExportFailed(view)
     cf = job.file
     if cf is None or not cf.file or (cf.expires is not None and cf.expires < now()):
-        raise JobNotFound(_("This export has expired."))
+        raise JobNotFound(MSG_EXPIRED)
     if not cf.file.storage.exists(cf.file.name):
         raise JobNotFound(MSG_FILE_UNAVAILABLE)
     return cf
@@ -327,8 +328,15 @@ def check_event_constraints(event) -> None:
 
 
 def plugin_enabled(event) -> bool:
-    """The per-event policies (confirm code, export lifetime) apply where the plugin is switched on for the event."""
-    return PLUGIN in event.get_plugins()
+    """Switched on for the event - which, for this event-and-organizer plugin, needs it on for the organizer as well
+    (pretix's rule for the level, ``is_app_active``). The per-event pages and policies (confirm code, export
+    lifetime) exist only there; the API serves every event."""
+    return PLUGIN in event.get_plugins() and plugin_enabled_for_organizer(event.organizer)
+
+
+def plugin_enabled_for_organizer(organizer) -> bool:
+    """Switched on for the organizer: its pages are in the organizer's navigation."""
+    return PLUGIN in organizer.get_plugins()
 
 
 def confirm_code_required(event) -> bool:
@@ -431,9 +439,8 @@ def claim_shred_start(job: ShredderJob) -> bool:
             residual_seconds=None,
             residual_checked_at=None,
         )
-        if won:
-            # From now on the export must outlive the shred, however long it queues or runs.
-            CachedFile.objects.filter(pk=job.file_id).update(expires=None)
+        if won and not hold_export_file(job):
+            raise JobNotFound(MSG_EXPIRED)  # expired or deleted since the check: the state change is rolled back
     job.refresh_from_db()
     return bool(won)
 
@@ -554,6 +561,14 @@ def shred_failed(job_id: int, attempt: str, message: str) -> None:
                 **identity_of_job(job).log_kwargs(),
             )
             release_file(ShredderJob.objects.filter(pk=job_id))
+
+
+def hold_export_file(job: ShredderJob) -> bool:
+    """From now on the export must outlive the shred, however long it queues or runs: clear the file's expiry - in
+    one conditional UPDATE, only if the file still exists and has not expired (or is held already). False when it
+    expired or was deleted since it was checked; the caller then changes nothing."""
+    alive = Q(expires__isnull=True) | Q(expires__gte=now())
+    return CachedFile.objects.filter(alive, pk=job.file_id).update(expires=None) == 1
 
 
 def keep_export_until(job: ShredderJob, until) -> None:

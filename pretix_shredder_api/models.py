@@ -141,3 +141,22 @@ class ScheduledShred(LoggingMixin, models.Model):
 
     def __str__(self):
         return f"{self.event_id}:{self.due:%Y-%m-%d}"
+
+
+class ResidualScan(models.Model):
+    """The last on-demand residual scan of an event (counts and locations, never values) and the claim of a scan
+    running now. Reused while the event is unchanged and the result is young; the rules are in ``residual_cache``."""
+
+    event = models.OneToOneField(
+        "pretixbase.Event", on_delete=models.CASCADE, related_name="shredder_api_residual_scan"
+    )
+    fingerprint = models.CharField(max_length=200, blank=True)  # what the event looked like when the scan started
+    checked_at = models.DateTimeField(null=True, blank=True)  # when the scan started
+    values = models.PositiveIntegerField(null=True, blank=True)
+    found = models.PositiveIntegerField(null=True, blank=True)
+    locations = models.JSONField(default=list)
+    seconds = models.FloatField(null=True, blank=True)  # how long it took
+    running_since = models.DateTimeField(null=True, blank=True)  # a scan of this event is running (one at a time)
+
+    def __str__(self):
+        return f"{self.event_id}:{self.checked_at}"

@@ -4,8 +4,10 @@ log views show for the entries this plugin writes.
 Both are keyed by log action type. Shreds are logged with pretix's own ``pretix.event.shredder.started`` /
 ``.completed`` (on the job for API shreds, on the event for shreds from pretix's control panel), a failed API shred
 with ``pretix_shredder_api.shred.failed`` (on the job), a settings change with
-``pretix_shredder_api.settings.changed`` (on the event). Registered from ``signals`` (webhooks) and ``apps.ready``
-(log texts).
+``pretix_shredder_api.settings.changed`` (on the event), a retention policy change with
+``pretix_shredder_api.policy.changed`` (on the organizer - pretix's organizer log, so its type is organizer-level, a
+plain ``LogEntryType`` - or on the event), the schedule's steps with ``pretix_shredder_api.schedule.*`` (on the
+schedule). Registered from ``signals`` (webhooks) and ``apps.ready`` (log texts).
 """
 
 from django.contrib.contenttypes.models import ContentType
@@ -164,8 +166,8 @@ def register_log_texts():
 # ---------------------------------------------------------------------------------------------------------------------
 # Retention policy: log texts for the schedule's entries, and webhooks for what an admin must hear about
 
+POLICY_TEXT = _("{who} changed the data retention policy.")
 RETENTION_TEXTS = {
-    LOG_POLICY_CHANGED: _("{who} changed the data retention policy."),
     SCHEDULE_PREFIX + "created": _("The retention policy scheduled the removal of personal data for {due}."),
     SCHEDULE_PREFIX + "export_started": _("The retention policy started the export of the personal data."),
     SCHEDULE_PREFIX + "notice_sent": _("The retention policy sent the notice of the removal on {due}."),
@@ -232,8 +234,20 @@ def retention_webhook_events():
     return [ScheduleWebhookEvent(action, name, help) for action, (name, help) in RETENTION_WEBHOOKS.items()]
 
 
+def policy_page_link(logentry) -> dict | None:
+    """The retention page of the organizer or the event the policy entry was logged on."""
+    organizer = logentry.organizer or (logentry.event.organizer if logentry.event else None)
+    if organizer is None:
+        return None
+    if logentry.event is None:
+        name, kwargs = "organizer-retention", {"organizer": organizer.slug}
+    else:
+        name, kwargs = "retention", {"organizer": organizer.slug, "event": logentry.event.slug}
+    return {"href": reverse(f"plugins:pretix_shredder_api:{name}", kwargs=kwargs), "val": str(_("Data retention"))}
+
+
 def register_retention_log_texts():
-    from pretix.base.logentrytypes import EventLogEntryType, NoOpShredderMixin, log_entry_types
+    from pretix.base.logentrytypes import EventLogEntryType, LogEntryType, NoOpShredderMixin, log_entry_types
 
     class RetentionLogEntryType(NoOpShredderMixin, EventLogEntryType):
         def display(self, logentry, data):
@@ -241,5 +255,16 @@ def register_retention_log_texts():
             values["due"] = str(values["due"])[:10]
             return str(self.plain).format(who=who_of(logentry), **{k: values[k] for k in ("due", "attempt", "error")})
 
+    class PolicyLogEntryType(NoOpShredderMixin, LogEntryType):
+        """Organizer level as well as event level: the organizer's policy is logged on the organizer (pretix's
+        organizer log), an event's own on the event. A plain ``LogEntryType``, as pretix's organizer types are."""
+
+        def display(self, logentry, data):
+            return str(self.plain).format(who=who_of(logentry))
+
+        def get_object_link_info(self, logentry):
+            return policy_page_link(logentry)
+
     for action_type, plain in RETENTION_TEXTS.items():
         log_entry_types.register(RetentionLogEntryType(action_type=action_type, plain=plain))
+    log_entry_types.register(PolicyLogEntryType(action_type=LOG_POLICY_CHANGED, plain=POLICY_TEXT))

@@ -19,9 +19,14 @@ def _no_scopes():
         yield
 
 
+PLUGIN = "pretix_shredder_api"
+
+
 @pytest.fixture
 def organizer():
-    return Organizer.objects.create(name="Big Events", slug="bigevents")
+    """Switched on for the organizer, as on an installation that used it before it became an event-and-organizer
+    plugin (migration 0005); events still need their own switch (``event.enable_plugin``)."""
+    return Organizer.objects.create(name="Big Events", slug="bigevents", plugins=PLUGIN)
 
 
 @pytest.fixture

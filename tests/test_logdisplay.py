@@ -67,3 +67,300 @@ def test_event_log_page_shows_our_texts_and_links_the_event_page(user, session_c
     html = c.get("/control/event/bigevents/sampleconf/logs/").content.decode()
     assert "admin@example.org removed personal data through the data shredder API (Emails)." in html
     assert 'href="/control/event/bigevents/sampleconf/shredder-api/"' in html
+
+
+# -- every action type the plugin writes, on every pretix page that shows it (finding 19.9, issue 23.5) --------------
+#
+# The plugin is an event-and-organizer plugin: an entry on the organizer (pretix's organizer log) needs a type pretix
+# can check against the organizer, or the whole page is a 500 (``is_app_active`` raises for an event plugin there).
+
+PLUGIN = "pretix_shredder_api"
+WHO = "admin@example.org"
+TOKEN = "API token “GDPR tooling” of team “Team”"
+
+
+def written_action_types():
+    """``{action type: set of modules}`` of every ``log_action`` / ``_log`` / ``log_shred`` call in the package,
+    resolved from its source; the calls that pass a parameter through are the two known helpers."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import pretix_shredder_api
+
+    root = Path(pretix_shredder_api.__file__).parent
+    found, passed_through = {}, set()
+    for path in sorted(root.rglob("*.py")):
+        if "migrations" in path.parts or "client" in path.parts:
+            continue
+        name = "pretix_shredder_api." + ".".join(path.relative_to(root).with_suffix("").parts)
+        module = importlib.import_module(name.removesuffix(".__init__"))
+
+        def value(node, module=module):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                return node.value
+            if isinstance(node, ast.Name) and isinstance(getattr(module, node.id, None), str):
+                return getattr(module, node.id)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                left, right = value(node.left), value(node.right)
+                return left + right if left is not None and right is not None else None
+            return None
+
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if func == "log_action" and node.args:
+                arg, prefix = node.args[0], ""
+            elif func in ("_log", "log_shred") and len(node.args) > 1:
+                arg, prefix = node.args[1], module.LOG_PREFIX if func == "_log" else ""
+            else:
+                continue
+            resolved = value(arg)
+            if resolved is None:
+                passed_through.add((path.name, ast.unparse(arg)))
+            else:
+                found.setdefault(prefix + resolved, set()).add(path.name)
+    return found, passed_through
+
+
+def test_every_action_type_the_plugin_writes_has_a_text_of_this_plugin():
+    from django.apps import apps
+    from pretix.base.logentrytype_registry import log_entry_types
+
+    found, passed_through = written_action_types()
+    assert passed_through == {("jobs.py", "action"), ("retention.py", "LOG_PREFIX + what")}
+    assert set(found) == set(WRITTEN)  # the table below knows every one (and where it is logged)
+    ours = apps.get_app_config(PLUGIN)
+    for action_type in found:
+        entry_type, meta = log_entry_types.get(action_type=action_type)
+        assert entry_type is not None and meta["plugin"] is ours, action_type
+
+
+def test_the_plugin_is_an_event_and_organizer_plugin():
+    from django.apps import apps
+    from pretix.base.plugins import PLUGIN_LEVEL_EVENT_ORGANIZER_HYBRID
+
+    assert apps.get_app_config(PLUGIN).PretixPluginMeta.level == PLUGIN_LEVEL_EVENT_ORGANIZER_HYBRID
+
+
+@pytest.fixture
+def org_admin(user, organizer):
+    """The fixture's user, also allowed to see the organizer log (organizer settings)."""
+    from .conftest import make_team
+
+    make_team(organizer, all_organizer_permissions=True).members.add(user)
+    c = Client()
+    c.login(email=WHO, password="secret-password-123")
+    return c
+
+
+def write_every_entry(organizer, event, user, client, base_url):
+    """Each action type the plugin writes, where the plugin writes it, with the data it writes; returns
+    ``[(where, action type, text)]`` (where: ``organizer`` or ``event``)."""
+    from pretix_shredder_api import jobs, retention
+    from pretix_shredder_api.models import ScheduledShred
+
+    # through the code that writes them in production
+    retention.update_policy(organizer, {"days_after_event": 40}, user=user)
+    retention.update_policy(event, {"notice_days": 3}, user=user)
+    job = start_export(client, base_url)
+    client.post(job_url(job, "shred"), format="json")  # started + completed, on the job
+    failing = start_export(client, base_url)
+    jobs.shred_failed(failing.pk, failing.shred_attempt, "Boom")  # failed, on the job (as a worker records it)
+    event.log_action("pretix_shredder_api.settings.changed", user=user, data={"shredder_api_export_lifetime": 30})
+    s = ScheduledShred.objects.create(
+        event=event, due=now() + timedelta(days=3), notice_at=now(), shredders=["order_emails"]
+    )
+    due = s.due.isoformat()[:10]
+    retention._log(s, "created", due=s.due.isoformat(), notice_at=s.notice_at.isoformat())
+    retention._log(s, "export_started", job=str(job.public_id), shredders=["order_emails"])
+    retention._log(s, "notice_sent", due=s.due.isoformat(), recipients=1)
+    retention._log(s, "shred_started", job=str(job.public_id))
+    retention._log(s, "done", job=str(job.public_id))
+    retention._log(s, "failed", error="Shop is online", attempt=2)
+    retention._log(s, "dropped", reason="over no more")
+    s.log_action(retention.LOG_PREFIX + "cancelled", data=retention._log_data(s), user=user)
+    s.log_action(retention.LOG_PREFIX + "postponed", data=retention._log_data(s), user=user)
+    prefix = retention.LOG_PREFIX
+    return [
+        ("organizer", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
+        ("event", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
+        ("event", "pretix.event.shredder.started", f"{TOKEN} started removing personal data through the data "
+         "shredder API (Emails)."),
+        ("event", "pretix.event.shredder.completed", f"{TOKEN} removed personal data through the data shredder API "
+         "(Emails)."),
+        ("event", "pretix_shredder_api.shred.failed", f"Removing personal data through the data shredder API (Emails), "
+         f"started by {TOKEN}, failed: Boom"),
+        ("event", "pretix_shredder_api.settings.changed", f"{WHO} changed the data shredder API settings of this "
+         "event."),
+        ("event", prefix + "created", f"The retention policy scheduled the removal of personal data for {due}."),
+        ("event", prefix + "export_started", "The retention policy started the export of the personal data."),
+        ("event", prefix + "notice_sent", f"The retention policy sent the notice of the removal on {due}."),
+        ("event", prefix + "shred_started", "The retention policy started removing the personal data."),
+        ("event", prefix + "done", "The retention policy removed the personal data."),
+        ("event", prefix + "failed", "The scheduled removal of personal data failed (attempt 2): Shop is online"),
+        ("event", prefix + "dropped", "The scheduled removal of personal data is no longer due and was dropped."),
+        ("event", prefix + "cancelled", f"{WHO} cancelled the scheduled removal of personal data."),
+        ("event", prefix + "postponed", f"{WHO} postponed the scheduled removal of personal data to {due}."),
+    ]  # fmt: skip
+
+
+WRITTEN = {
+    "pretix_shredder_api.policy.changed",
+    "pretix.event.shredder.started",
+    "pretix.event.shredder.completed",
+    "pretix_shredder_api.shred.failed",
+    "pretix_shredder_api.settings.changed",
+    *(
+        "pretix_shredder_api.schedule." + step
+        for step in ("created", "export_started", "notice_sent", "shred_started", "done", "failed", "dropped")
+    ),
+    "pretix_shredder_api.schedule.cancelled",
+    "pretix_shredder_api.schedule.postponed",
+}
+
+
+def set_plugin(organizer, event, where):
+    organizer.plugins = PLUGIN if where in ("organizer", "both") else ""
+    organizer.save()
+    event.plugins = PLUGIN if where in ("event", "both") else ""  # "event": from before the plugin level
+    event.save()
+
+
+@pytest.mark.parametrize("where", ["off", "organizer", "both", "event"])
+def test_every_page_showing_the_entries_renders_each_type(
+    org_admin, organizer, event, orders, user, client, base_url, where
+):
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    written = write_every_entry(organizer, event, user, client, base_url)
+    assert {action for _where, action, _text in written} == WRITTEN
+    set_plugin(organizer, event, where)
+    kwargs = {"organizer": organizer.slug, "event": event.slug}
+    pages = {
+        "organizer": reverse("control:organizer.log", kwargs={"organizer": organizer.slug}),
+        "event": reverse("control:event.log", kwargs=kwargs),
+    }
+    for level, url in pages.items():
+        resp = org_admin.get(url)
+        assert resp.status_code == 200, (url, resp.status_code)
+        html = resp.content.decode()
+        for text in [t for w, _a, t in written if w == level]:
+            assert escape(text) in html, (url, text)
+    # the event dashboard shows the newest five entries: make each the newest in turn
+    dashboard = reverse("control:event.index.logs", kwargs=kwargs)
+    for i, (_w, action, text) in enumerate([e for e in written if e[0] == "event"]):
+        LogEntry.objects.filter(event=event, action_type=action).update(datetime=now() + timedelta(minutes=i + 1))
+        resp = org_admin.get(dashboard)
+        assert resp.status_code == 200 and escape(text) in resp.content.decode(), (dashboard, text)
+    # order pages: the plugin attaches nothing to an order, and they render with its entries on the event
+    from django.contrib.contenttypes.models import ContentType
+    from pretix.base.models import Order
+
+    assert not LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Order), action_type__in=WRITTEN
+    ).exists()
+    order_page = reverse("control:event.order", kwargs={**kwargs, "code": orders[0].code})
+    assert org_admin.get(order_page).status_code == 200
+
+
+def test_the_organizer_policy_entry_links_its_page(org_admin, organizer, user):
+    from pretix_shredder_api import retention
+
+    retention.update_policy(organizer, {"days_after_event": 40}, user=user)
+    html = org_admin.get("/control/organizer/bigevents/logs").content.decode()
+    assert 'href="/control/organizer/bigevents/shredder-retention/"' in html
+
+
+# -- no DeprecationWarning from the plugin (issue 23.5) ----------------------------------------------------------------
+
+
+def ours(caught) -> list[str]:
+    import os
+
+    import pretix_shredder_api
+
+    root = os.path.dirname(pretix_shredder_api.__file__) + os.sep
+    return [
+        f"{w.filename}:{w.lineno}: {w.message}"
+        for w in caught
+        if issubclass(w.category, DeprecationWarning) and w.filename.startswith(root)
+    ]
+
+
+def test_loading_the_plugin_warns_nothing():
+    """pretix warns when an event plugin connects to ``nav_organizer`` (at import of ``signals``, during setup)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, warnings, django\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    django.setup()\n"
+        "print(json.dumps([[w.filename, w.lineno, str(w.message), w.category.__name__] for w in caught]))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pretix.testutils.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    class W:
+        def __init__(self, filename, lineno, message, category):
+            self.filename, self.lineno, self.message = filename, lineno, message
+            self.category = DeprecationWarning if category == "DeprecationWarning" else Warning
+
+    caught = [W(*w) for w in json.loads(result.stdout.splitlines()[-1])]
+    assert any("organizer-level" in str(w.message) for w in caught if "ticketoutputpdf" in w.filename), (
+        "pretix's own event plugins still warn: the check sees the warning"
+    )
+    assert ours(caught) == []
+
+
+def test_the_organizer_pages_warn_nothing(org_admin, organizer, event):
+    import warnings
+
+    from pretix_shredder_api import retention
+
+    retention.update_policy(organizer, {"days_after_event": 40})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for url in (
+            "/control/organizer/bigevents/",
+            "/control/organizer/bigevents/shredder-api/",
+            "/control/organizer/bigevents/shredder-retention/",
+            "/control/organizer/bigevents/logs",
+            "/control/event/bigevents/sampleconf/",
+        ):
+            assert org_admin.get(url).status_code == 200, url
+    assert ours(caught) == []
+
+
+# -- what switching the plugin on means, per level ---------------------------------------------------------------------
+
+ORG_PAGES = ("/control/organizer/bigevents/shredder-api/", "/control/organizer/bigevents/shredder-retention/")
+EVENT_NAV = (
+    "/control/event/bigevents/sampleconf/shredder-api/",
+    "/control/event/bigevents/sampleconf/shredder-api/residual/",
+)
+
+
+@pytest.mark.parametrize(
+    "where, organizer_nav, event_nav",
+    [("off", False, False), ("organizer", True, False), ("both", True, True), ("event", False, False)],
+)
+def test_navigation_per_level(org_admin, organizer, event, where, organizer_nav, event_nav):
+    set_plugin(organizer, event, where)
+    org_html = org_admin.get("/control/organizer/bigevents/").content.decode()
+    event_html = org_admin.get("/control/event/bigevents/sampleconf/").content.decode()
+    assert all((f'href="{url}"' in org_html) is organizer_nav for url in ORG_PAGES), where
+    assert all((f'href="{url}"' in event_html) is event_nav for url in EVENT_NAV), where
+    # the pages themselves: the organizer pages and the event's job page for every organizer and event (the API acts
+    # on all of them); the event's own pages (residual scan, settings) where the plugin is on for it
+    for url in ORG_PAGES + EVENT_NAV[:1]:
+        assert org_admin.get(url).status_code == 200, url
+    assert org_admin.get(EVENT_NAV[1]).status_code == (200 if event_nav else 404)
+    assert org_admin.get(EVENT_NAV[0] + "settings/").status_code == (200 if event_nav else 404)

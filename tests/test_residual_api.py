@@ -1,5 +1,7 @@
 """GET P report/<asyncid>/<cfid>/ and GET P residual/: the residual scan's answers and their auth matrix."""
 
+from datetime import timedelta
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -138,3 +140,154 @@ def test_a_retried_shred_counts_what_the_first_attempt_already_deleted(client, j
     body = client.get(job_url(job, "report")).json()
     assert (body["shred"], body["values_before"], body["values_found"]) == ("ok", 9, 0)
     assert ShredderJob.objects.get(pk=job.pk).residual_values == 9
+
+
+# -- GET P residual/ is bounded (finding 19.8): one stored result per event, one scan at a time ----------------------
+
+
+@pytest.fixture
+def scans(monkeypatch):
+    """Counts the real scans (the search itself still runs)."""
+    from pretix_shredder_api import residual
+
+    calls = []
+    original = residual.scan
+
+    def counting(event, values):
+        calls.append(event.pk)
+        return original(event, values)
+
+    monkeypatch.setattr(residual, "scan", counting)
+    return calls
+
+
+RESIDUAL_KEYS = {"checked_at", "values_found", "complete", "locations"}
+
+
+def test_two_calls_in_a_row_scan_once_for_every_credential(readonly_client, client, base_url, orders, scans):
+    first = readonly_client.get(base_url + "residual/")
+    second = readonly_client.get(base_url + "residual/")
+    other = client.get(base_url + "residual/")  # another credential: the same stored result
+    assert [r.status_code for r in (first, second, other)] == [200, 200, 200]
+    assert first.json() == second.json() == other.json()
+    assert set(first.json()) == RESIDUAL_KEYS and first.json()["values_found"] == 9
+    assert len(scans) == 1
+
+
+def test_a_new_log_entry_gives_a_fresh_scan(readonly_client, base_url, orders, scans):
+    from freezegun import freeze_time
+
+    before = readonly_client.get(base_url + "residual/").json()
+    with freeze_time(timedelta(seconds=5), tick=True):
+        orders[0].log_action("pretix.event.order.comment", data={"new_comment": "call me"})
+        after = readonly_client.get(base_url + "residual/").json()
+    assert len(scans) == 2
+    assert after["checked_at"] > before["checked_at"]
+
+
+def test_an_order_change_without_a_log_entry_gives_a_fresh_scan(readonly_client, base_url, orders, scans):
+    from freezegun import freeze_time
+
+    assert readonly_client.get(base_url + "residual/").json()["values_found"] == 9
+    with freeze_time(timedelta(seconds=5), tick=True):
+        orders[0].email = None
+        orders[0].save()  # last_modified moves
+        assert readonly_client.get(base_url + "residual/").json()["values_found"] == 8
+    assert len(scans) == 2
+
+
+def test_a_new_order_gives_a_fresh_scan(readonly_client, base_url, orders, event, item, scans):
+    from .conftest import make_order
+
+    readonly_client.get(base_url + "residual/")
+    make_order(event, item, "ORDNEW", "new@example.org")
+    assert readonly_client.get(base_url + "residual/").json()["values_found"] > 9
+    assert len(scans) == 2
+
+
+def test_the_stored_result_expires_after_residual_cache_seconds(readonly_client, base_url, orders, scans, monkeypatch):
+    from freezegun import freeze_time
+
+    readonly_client.get(base_url + "residual/")
+    with freeze_time(timedelta(seconds=599), tick=True):
+        readonly_client.get(base_url + "residual/")
+    assert len(scans) == 1
+    with freeze_time(timedelta(seconds=601), tick=True):
+        readonly_client.get(base_url + "residual/")
+    assert len(scans) == 2
+    monkeypatch.setenv("PRETIX_SHREDDER_API_RESIDUAL_CACHE_SECONDS", "0")  # no reuse (still one scan at a time)
+    readonly_client.get(base_url + "residual/")
+    readonly_client.get(base_url + "residual/")
+    assert len(scans) == 4
+
+
+def test_while_a_scan_runs_another_request_gets_429_with_retry_after(readonly_client, base_url, event, orders, scans):
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.models import ResidualScan
+
+    ResidualScan.objects.create(event=event, running_since=now(), seconds=12.3)
+    resp = readonly_client.get(base_url + "residual/")
+    assert resp.status_code == 429
+    assert resp["Retry-After"] == "13"
+    assert resp.json() == {"detail": "A scan of this event is running right now. Please try again in 13 seconds."}
+    assert scans == []
+
+
+def test_a_claim_of_a_process_that_died_is_taken_over(readonly_client, base_url, event, orders, scans):
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.models import ResidualScan
+
+    ResidualScan.objects.create(event=event, running_since=now() - timedelta(minutes=11))
+    assert readonly_client.get(base_url + "residual/").status_code == 200
+    assert len(scans) == 1
+    assert ResidualScan.objects.get(event=event).running_since is None
+
+
+def test_a_scan_that_crashes_gives_up_its_claim(readonly_client, base_url, event, orders, monkeypatch):
+    from pretix_shredder_api import residual
+    from pretix_shredder_api.models import ResidualScan
+
+    def crash(event, values):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(residual, "scan", crash)
+    with pytest.raises(RuntimeError):
+        readonly_client.get(base_url + "residual/")
+    assert ResidualScan.objects.get(event=event).running_since is None
+
+
+def test_the_control_page_uses_the_stored_result_and_says_when_a_scan_runs(user, event, orders, scans, base_url):
+    from django.test import Client
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.models import ResidualScan
+
+    event.organizer.enable_plugin("pretix_shredder_api")
+    event.organizer.save()
+    event.enable_plugin("pretix_shredder_api")
+    event.save()
+    c = Client()
+    assert c.login(email="admin@example.org", password="secret-password-123")
+    page = "/control/event/bigevents/sampleconf/shredder-api/residual/"
+    assert "9 personal values of this event are still stored." in c.get(page).content.decode()
+    assert "9 personal values of this event are still stored." in c.get(page).content.decode()
+    assert len(scans) == 1
+    ResidualScan.objects.filter(event=event).update(running_since=now(), fingerprint="changed meanwhile")
+    html = c.get(page).content.decode()
+    assert 'id="shredder-api-residual-running"' in html and "A scan of this event is running right now." in html
+    assert len(scans) == 1
+
+
+def test_retry_after_counts_down_the_running_scan(readonly_client, base_url, event, orders):
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.models import ResidualScan
+
+    ResidualScan.objects.create(event=event, running_since=now() - timedelta(seconds=40), seconds=50)
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "10"
+    ResidualScan.objects.filter(event=event).update(running_since=now() - timedelta(seconds=300))
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "2"  # overdue: ask again soon
+    ResidualScan.objects.filter(event=event).update(running_since=now(), seconds=None)
+    assert readonly_client.get(base_url + "residual/")["Retry-After"] == "5"  # never scanned: a guess

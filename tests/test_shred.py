@@ -378,3 +378,59 @@ def test_confirm_code_pasted_with_whitespace_is_accepted(client, job, event):
     event.settings.shredder_api_require_confirm_code = True
     resp = client.post(job_url(job, "shred"), {"confirm_code": f"  {job.confirm_code}\n"}, format="json")
     assert resp.status_code == 202
+
+
+# -- the expiry race: the file expires or is deleted between request_shred's check and the hold (finding 19.11)
+
+
+def _expire_after_the_check(monkeypatch, how):
+    """Run ``how(file)`` right after request_shred's checks passed, as the clock or pretix's cleanup would."""
+    from pretix_shredder_api import jobs
+
+    original = jobs.check_event_constraints
+
+    def then_expire(event):
+        original(event)
+        how(CachedFile.objects.get(pk=ShredderJob.objects.get().file_id))
+
+    monkeypatch.setattr(jobs, "check_event_constraints", then_expire)
+
+
+def _into_the_past(cf):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    CachedFile.objects.filter(pk=cf.pk).update(expires=now() - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("how", [_into_the_past, CachedFile.delete], ids=["expired", "deleted"])
+def test_a_file_that_expires_after_the_check_is_not_held_and_nothing_starts(client, job, event, monkeypatch, how):
+    _expire_after_the_check(monkeypatch, how)
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 404
+    assert resp.json() == {"detail": "This export has expired."}
+    job.refresh_from_db()
+    assert (job.shred_state, job.shred_attempt, job.shred_heartbeat) == ("", "", None)
+    assert not LogEntry.objects.filter(action_type__startswith="pretix.event.shredder").exists()
+    assert emails_left(event) == 3
+    expired = CachedFile.objects.filter(pk=job.file_id).first()
+    assert expired is None or expired.expires is not None  # never given eternal life
+
+
+def test_hold_export_file_only_holds_a_living_file(job):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    from pretix_shredder_api.jobs import hold_export_file
+
+    CachedFile.objects.filter(pk=job.file_id).update(expires=now() - timedelta(seconds=1))
+    assert hold_export_file(job) is False
+    assert CachedFile.objects.get(pk=job.file_id).expires < now()
+    CachedFile.objects.filter(pk=job.file_id).update(expires=now() + timedelta(minutes=5))
+    assert hold_export_file(job) is True
+    assert CachedFile.objects.get(pk=job.file_id).expires is None
+    assert hold_export_file(job) is True  # held already (a retry after a failed shred that kept the hold)
+    CachedFile.objects.filter(pk=job.file_id).delete()
+    assert hold_export_file(job) is False

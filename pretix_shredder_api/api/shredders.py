@@ -2,7 +2,6 @@
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.utils.http import http_date
-from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from pretix.api.auth.permission import EventPermission
@@ -15,7 +14,7 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from .. import flows, jobs, residual
+from .. import flows, jobs, residual_cache
 from ..downloads import DownloadNegotiation, file_response
 from ..models import JobState
 from ..shredders import offered
@@ -194,8 +193,15 @@ class ShredderViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["GET"], url_path="residual", url_name="residual")
     def residual(self, request, *args, **kwargs):
         self._identity()  # the same credentials as every other endpoint
-        checked_at = now()
-        return Response(residual_body(residual.check(request.event), checked_at), status=http.HTTP_200_OK)
+        try:
+            result = residual_cache.check(request.event)  # bounded: a stored result while the event is unchanged
+        except residual_cache.ScanRunning as e:
+            return Response(
+                {"detail": str(e)},
+                status=http.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(e.retry_after)},
+            )
+        return Response(residual_body(result.report, result.checked_at), status=http.HTTP_200_OK)
 
 
 @csrf_exempt

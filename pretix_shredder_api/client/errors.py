@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     NETWORK = 10  # any other HTTP status (5xx, unexpected) or a network error
     REJECTED = 11  # HTTP 400: the server rejected the request (event not over, unknown shredder, confirm code)
     RESIDUAL = 12  # ``verify``: the shred succeeded, but the residual scan still found personal data of the event
+    BAD_URL = 13  # a URL given to ``status``, ``shred --shred-url`` or ``verify`` is empty or not a job URL of the API
     INTERNAL = 70  # a bug in pretix-shredder (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -37,6 +38,7 @@ EXIT_CODE_HELP = {
     ExitCode.NETWORK: "network error or unexpected HTTP answer (e.g. 500)",
     ExitCode.REJECTED: "request rejected by the server (HTTP 400), e.g. event not over or confirm code wrong",
     ExitCode.RESIDUAL: "verify: the residual scan still found personal data of the event after the shred",
+    ExitCode.BAD_URL: "the URL given is empty or not a download/shred/status/report URL of the shredder API",
     ExitCode.INTERNAL: "internal error: a bug in pretix-shredder, please report it",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }

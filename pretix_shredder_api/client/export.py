@@ -10,6 +10,7 @@ from pretix_shredder_api.client import state as statefile
 from pretix_shredder_api.client.download import download, part_path
 from pretix_shredder_api.client.errors import CliError, ExitCode
 from pretix_shredder_api.client.http import error_for
+from pretix_shredder_api.client.joburl import kind_of_job_url
 from pretix_shredder_api.client.progress import human_size
 from pretix_shredder_api.client.verify import ExportInfo, verify_export
 
@@ -50,7 +51,8 @@ def start_export(ctx, shredders: list) -> tuple[str, str]:
         if r.status != 202:
             raise error_for(r, "Starting the export")
         body = r.json()
-    if not (isinstance(body, dict) and isinstance(body.get("download"), str) and isinstance(body.get("shred"), str)):
+    body = body if isinstance(body, dict) else {}
+    if kind_of_job_url(body.get("download")) != "download" or kind_of_job_url(body.get("shred")) != "shred":
         raise CliError(ExitCode.NETWORK, "Starting the export: the answer has no download and shred URLs")
     return session.absolute(body["download"]), session.absolute(body["shred"])
 

@@ -5,15 +5,17 @@ from pathlib import Path
 from pretix_shredder_api.client import state as statefile
 from pretix_shredder_api.client.errors import CliError, ExitCode
 from pretix_shredder_api.client.http import error_for
+from pretix_shredder_api.client.joburl import KINDS, require_job_url
 
 
 def report_url_of(url: str) -> str:
     """The report URL of a job from its status, shred, download or report URL (same ids, other segment)."""
+    url = require_job_url(url, KINDS, "verify")
     for segment in ("/status/", "/shred/", "/download/", "/report/"):
         head, found, tail = url.rpartition(segment)
         if found:
             return f"{head}/report/{tail}"
-    raise CliError(ExitCode.USAGE, f"{url} is not a status, shred, download or report URL of the shredder API")
+    raise AssertionError(url)  # require_job_url let through only these kinds
 
 
 def fetch_report(session, url: str) -> dict:
@@ -59,7 +61,7 @@ def verify_command(ctx, args) -> int:
         if not st.status:
             raise CliError(ExitCode.USAGE, f"{args.state}: no shred was started from this export yet")
         url = report_url_of(st.status)
-    elif args.job_url:
+    elif args.job_url is not None:
         url = report_url_of(args.job_url)
     else:
         raise CliError(ExitCode.USAGE, "verify needs --state FILE.json or a status URL")

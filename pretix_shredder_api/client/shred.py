@@ -7,6 +7,7 @@ from pretix_shredder_api.client import state as statefile
 from pretix_shredder_api.client.config import slugs_from_url
 from pretix_shredder_api.client.errors import CliError, ExitCode
 from pretix_shredder_api.client.http import error_for
+from pretix_shredder_api.client.joburl import kind_of_job_url, require_job_url
 from pretix_shredder_api.client.polling import Pending
 from pretix_shredder_api.client.progress import StatusReporter
 from pretix_shredder_api.client.verify import ExportInfo, read_export
@@ -47,6 +48,7 @@ def target_from_state(spath: Path) -> Target:
 
 
 def target_from_url(url: str, export_file: str | None) -> Target:
+    url = require_job_url(url, ("shred",), "shred --shred-url")
     organizer, event = slugs_from_url(url)
     return Target(url, None, organizer, event, [], export_path=Path(export_file) if export_file else None)
 
@@ -123,8 +125,8 @@ def start_shred(ctx, session, target: Target, confirm_code: str | None) -> str:
                     error.message += " (pass --confirm-code, or --state with the downloaded export)"
                 raise error
             result = r.json()
-        if not (isinstance(result, dict) and isinstance(result.get("status"), str)):
-            raise CliError(ExitCode.NETWORK, "Starting the shred: the answer has no status URL")
+        if not (isinstance(result, dict) and kind_of_job_url(result.get("status")) == "status"):
+            raise CliError(ExitCode.NETWORK, "Starting the shred: the answer has no status URL of the shredder API")
         return session.absolute(result["status"])
 
     return ctx.poller.wait(step, "the export to finish", on_pending=StatusReporter(ctx.console, "export"))
@@ -138,7 +140,8 @@ def wait_for_shred(ctx, session, status_url: str) -> dict:
             if r.status != 200:
                 raise error_for(r, "Shredding", STATUS_ERRORS)
             body = r.json()
-            body = body if isinstance(body, dict) else {}
+            if not (isinstance(body, dict) and body.get("status") == "ok"):  # a 200 says "shredded" only like this
+                raise CliError(ExitCode.NETWORK, f'Shredding: {status_url} answered 200 without {{"status": "ok"}}')
             return {**body, "finished": finished_at(r.headers)}
 
     return ctx.poller.wait(step, "the shred", on_pending=StatusReporter(ctx.console, "shred"), retry_errors=True)

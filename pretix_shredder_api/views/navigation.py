@@ -1,5 +1,9 @@
 """The control-panel navigation entries of the plugin. Each list names a page, the permission that shows it and its
-URL name; other pages (a residual scan, retention policies) are added by appending to these lists."""
+URL name; other pages (a residual scan, retention policies) are added by appending to these lists.
+
+The plugin is an event-and-organizer plugin: pretix sends ``nav_organizer`` to it where it is switched on for the
+organizer, ``nav_event`` / ``nav_event_settings`` where it is switched on for the event and its organizer. The pages
+themselves are served as the README's table says (the job page and the organizer pages everywhere)."""
 
 from dataclasses import dataclass
 
@@ -17,7 +21,8 @@ class Page:
     icon: str = ""
 
 
-# Event navigation (pretix asks only plugins enabled for the event). The event page itself is served for every event.
+# Event navigation (pretix asks only where the plugin is on for event and organizer). The job page is served for every
+# event, the residual page only there.
 EVENT_PAGES = [
     Page("event", _("Data shredder"), "event.orders:read", icon="eraser"),
     Page("residual", _("Personal data left"), "event.orders:read", icon="search"),
@@ -27,7 +32,7 @@ EVENT_SETTINGS_PAGES = [
     Page("settings", _("Data shredder"), "event.settings.general:write"),
     Page("retention", _("Data retention"), "event.settings.general:write"),
 ]
-# Organizer navigation.
+# Organizer navigation (pretix asks only where the plugin is on for the organizer); served for every organizer.
 ORGANIZER_PAGES = [
     Page("overview", _("Personal data by event"), None, icon="eraser"),
     Page("organizer-retention", _("Data retention"), "organizer.settings.general:write", icon="clock-o"),

@@ -1,8 +1,7 @@
 """The organizer page "Personal data by event" and its CSV download: the same rows from ``overview``.
 
-Needs access to the organizer (any team of it); lists only the events whose orders the user may view."""
-
-import csv
+Needs access to the organizer (any team of it); lists only the events whose orders the user may view. The CSV's cells
+are neutralised against formulas (``csvcells``)."""
 
 from django.http import HttpResponse
 from django.utils.timezone import localtime
@@ -13,7 +12,7 @@ from pretix.control.permissions import OrganizerPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from .. import overview
+from .. import csvcells, overview
 
 STATUS_WORDS = {
     overview.STATUS_NOT_OVER: _("Not over yet"),
@@ -68,7 +67,7 @@ class OverviewCSVView(OverviewMixin, OrganizerPermissionRequiredMixin, View):
     def get(self, request, *args, **kwargs):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="personal-data-{request.organizer.slug}.csv"'
-        writer = csv.writer(response)
+        writer = csvcells.writer(response)
         writer.writerow(
             [
                 str(_("Event")),

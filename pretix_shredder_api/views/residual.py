@@ -1,13 +1,13 @@
-"""Control panel: "what personal data does this event still hold?" - the on-demand residual scan, the outcome of the
-last shreds through the API, and what stays by design."""
+"""Control panel: "what personal data does this event still hold?" - the on-demand residual scan (bounded, as the
+API's: a stored result while the event is unchanged, one scan at a time), the outcome of the last shreds through the
+API, and what stays by design."""
 
 from django.http import Http404
-from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from .. import jobs, labels, residual
+from .. import jobs, labels, residual_cache
 from ..models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
@@ -24,8 +24,12 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["report"] = residual.check(self.request.event)
-        ctx["checked_at"] = now()
+        try:
+            result = residual_cache.check(self.request.event)  # bounded like the API's: see residual_cache
+            ctx["report"], ctx["checked_at"] = result.report, result.checked_at
+        except residual_cache.ScanRunning as e:
+            ctx["scan_running"] = str(e)
+        ctx["cache_minutes"] = max(1, residual_cache.cache_seconds() // 60)
         shreds = ShredderJob.objects.filter(
             event=self.request.event, shred_state=JobState.SUCCEEDED, residual_checked_at__isnull=False
         ).order_by("-shred_finished")[:RECENT_SHREDS]

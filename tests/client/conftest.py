@@ -26,6 +26,7 @@ TOKEN = "s3cr3t-t0ken-never-printed-4711"
 ORGANIZER = "bigevents"
 EVENT = "sampleconf"
 JOB = "29891ede-196f-4942-9e26-d055a36e98b8/3f279f13-c198-4137-b49b-9b360ce9fcce"
+NOT_MINE = "0b3c2f4e-1111-4222-8333-944455556666/7d1e0a9c-aaaa-4bbb-8ccc-dddd0000eeee"  # ids the fake does not know
 SHREDDERS = [
     ("emails", "E-mails"),
     ("invoices", "Invoices"),
@@ -92,6 +93,8 @@ class FakePretix:
     shred_finished: str | None = "Thu, 03 Dec 2026 06:39:12 GMT"  # Last-Modified of the 200 status answer
     redirect_to: str | None = None  # answer every request with a 302 there
     report: tuple = (404, {"detail": "This export does not exist."})  # answer to GET report/<job>/
+    status_answers: list = field(default_factory=list)  # answers to GET status before anything else
+    elsewhere: tuple | None = None  # (status, body, headers) for paths outside the API, e.g. pretix's root page
     requests: list = field(default_factory=list)
     shredders_requested: list = field(default_factory=list)
 
@@ -146,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Token {TOKEN}":
             return self._send(401, {"detail": "Invalid token."})
         path = urlsplit(self.path).path
+        if fake.elsewhere and not path.startswith("/api/v1/"):
+            return self._send(*fake.elsewhere)
         if path == self.fake.prefix() + f"report/{JOB}/":
             return self._send(*fake.report)
         if not path.startswith(fake.prefix()) or fake.forbidden:
@@ -241,6 +246,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def status(self, body):
         fake = self.fake
+        if fake.status_answers:
+            return self._send(*fake.status_answers.pop(0))
         if fake.shred_pending > 0:
             fake.shred_pending -= 1
             steps = [{"label": "Answers to questions", "done": False}]

@@ -6,6 +6,8 @@ import pytest
 
 from pretix_shredder_api.client.errors import EXIT_CODE_HELP, ExitCode
 
+from .conftest import NOT_MINE
+
 
 def test_exit_code_table_is_complete_and_distinct():
     assert set(EXIT_CODE_HELP) == set(ExitCode)
@@ -63,7 +65,7 @@ def test_403_for_another_event(cli, fake):
 
 
 def test_404_on_download(cli, fake):
-    result = cli("status", f"{fake.prefix()}download/not/mine/")
+    result = cli("status", f"{fake.prefix()}download/{NOT_MINE}/")  # well-formed ids the server does not know
     assert result.code == ExitCode.NOT_FOUND == 5
     assert "not found" in result.err and "Not found." in result.err
 

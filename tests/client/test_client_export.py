@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import NOT_MINE
+
 
 def test_list_follows_pagination(cli, fake):
     result = cli("list")
@@ -107,7 +109,7 @@ def test_status_reports_each_state_in_words_with_its_exit_code(cli, fake):
     assert (failed.code, failed.out.strip()) == (8, "shred failed: Database on fire.")
     failed = cli("status", status_url, "--json")
     assert failed.json["status"] == "failed" and failed.json["message"] == "Database on fire."
-    gone = cli("status", f"{fake.prefix()}status/unknown/job/")
+    gone = cli("status", f"{fake.prefix()}status/{NOT_MINE}/")
     assert (gone.code, gone.out.strip()) == (7, "unknown to the server: Unknown job.")
 
 

@@ -69,6 +69,7 @@ def test_unknown_job_is_404(cli, fake):
     assert "This export does not exist." in result.err
 
 
-def test_not_a_job_url_is_a_usage_error(cli, fake):
+def test_not_a_job_url_is_a_bad_url_error(cli, fake):
     result = cli("verify", fake.base + "/somewhere/else/")
-    assert result.code == ExitCode.USAGE
+    assert result.code == ExitCode.BAD_URL == 13
+    assert not fake.requests
