@@ -576,6 +576,18 @@ def keep_export_until(job: ShredderJob, until) -> None:
     CachedFile.objects.filter(pk=job.file_id, expires__isnull=False).update(expires=until)
 
 
+def discard_export(job: ShredderJob) -> bool:
+    """Delete an export nobody will shred (its scheduled shred was cancelled): the file and its record go at once.
+
+    Not while the export is still being made (the task would store its file after the record is gone): False, and
+    the caller tries again later. A shred under way holds its file; a succeeded one has deleted it already."""
+    if export_view(job).active or job.shred_state in ACTIVE:
+        return False
+    CachedFile.objects.filter(pk=job.file_id).delete()  # pretix deletes the stored file with the record
+    job.file = None
+    return True
+
+
 def release_file(jobs_queryset) -> None:
     """Give the held export files of these jobs an expiry again (each its event's export lifetime)."""
     held = jobs_queryset.filter(file__isnull=False, file__expires__isnull=True).select_related("event__organizer")

@@ -7,12 +7,16 @@
 
   ``scheduled`` ─(notice time: due − notice days)─▶ ``exporting`` ─(export done, admins mailed)─▶ ``noticed``
   ─(due)─▶ ``shredding`` ─▶ ``done``; any step may end in ``failed`` (reported: state, log entry, mail), which the
-  next run retries from where it failed. ``cancelled`` (by a person) and ``dropped`` (the event is not over any
-  more, or its policy was switched off before the shred started) are final.
+  next run retries from where it failed. ``cancelled`` (by a person; its export is deleted) and ``dropped`` (the
+  event is not over any more, or its policy was switched off before the shred started) are final.
 
   The export is made at notice time, so admins can download it during the whole notice period; the shred at the
   due date shreds exactly that export - if the event changed after it, the run fails (reported) and the next one
-  makes a new export and shreds that. Nothing is shredded that was not exported first.
+  makes a new export. Nothing is shredded that was not exported first.
+* **Notice** - at least ``min_notice_days`` (one day, pretix.cfg may raise it). The shred always comes at least the
+  notice period after the notice mail that announced it, so in a later run. Every export is announced; after a
+  failure, or a policy change after the notice, the shred is announced again with the full notice
+  (``_announce``, ``_notice_holds``).
 * All work goes through ``flows.start_export`` / ``flows.request_shred`` with the identity ``policy:<organizer>``,
   so every guard (event over, shop offline, nothing changed since the export) holds as for a person.
 * Two periodic runs at once (two cron hosts): a partial unique constraint allows one active schedule per event,
@@ -21,14 +25,15 @@
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django_scopes import scopes_disabled
 from pretix.base.i18n import language
 from pretix.base.models import Event, Team, User
@@ -53,6 +58,8 @@ for _key, _type, _default in SETTINGS.values():
     settings_hierarkey.add_default(_key, _default, _type)
 
 MAX_DAYS = 3650
+MIN_NOTICE_DAYS = 1  # the shortest notice there is; pretix.cfg's [shredder_api] min_notice_days may only raise it
+MAX_POSTPONE = timedelta(days=365)  # a postponement goes at most this far beyond the current due date
 LOG_PREFIX = "pretix_shredder_api.schedule."
 LOG_POLICY_CHANGED = "pretix_shredder_api.policy.changed"
 STEP_STALE = timedelta(minutes=10)  # a step claimed by a run that died before doing it is retried after this
@@ -62,6 +69,11 @@ MSG_NO_SHREDDERS = _("None of the policy's data shredders is available for this 
 MSG_STEP_INTERRUPTED = _("The scheduled run was interrupted before it could start its work; it is tried again.")
 MSG_NOT_CANCELLABLE = _("This scheduled shred can no longer be cancelled (it is {state}).")
 MSG_NOT_POSTPONABLE = _("This scheduled shred can no longer be postponed (it is {state}).")
+MSG_CANCELLED_EXPORT = _("This scheduled shred was cancelled; its export has been deleted.")
+MSG_NO_EXPORT_YET = _("No export has been made for this schedule yet.")
+MSG_MIN_NOTICE = ngettext_lazy(
+    "The notice period must be at least %(days)s day.", "The notice period must be at least %(days)s days.", "days"
+)
 
 
 @dataclass(frozen=True)
@@ -90,14 +102,53 @@ def overridden(event) -> list[str]:
     return [name for name, (key, _t, _d) in SETTINGS.items() if key in own]
 
 
-def policy_problems(policy: Policy) -> dict:
-    """Field → message for a policy that cannot be stored (checked on the merged, effective values)."""
+def min_notice_days() -> int:
+    """The shortest notice period of this installation: ``[shredder_api] min_notice_days`` in pretix.cfg, which may
+    raise it but never lower it below one day."""
+    return max(MIN_NOTICE_DAYS, jobs.config_int("min_notice_days", MIN_NOTICE_DAYS))
+
+
+def notice_period(policy: Policy) -> timedelta:
+    """The notice a shred under this policy gets: its days of notice, never fewer than the minimum (a policy stored
+    before the minimum existed, or before pretix.cfg raised it, gets the minimum)."""
+    return timedelta(days=max(policy.notice_days, min_notice_days()))
+
+
+def policy_problems(policy: Policy, changed=()) -> dict:
+    """Field → messages for a policy that cannot be stored (checked on the merged, effective values).
+
+    The minimum notice is checked for an active policy and wherever ``notice_days`` is being set, so switching a
+    policy off is never refused."""
     problems = {}
     if policy.enabled and not policy.shredders:
         problems["shredders"] = [_("Please name at least one data shredder for an active policy.")]
+    notice = []
+    minimum = min_notice_days()
+    if policy.notice_days < minimum and (policy.enabled or "notice_days" in changed):
+        notice.append(MSG_MIN_NOTICE % {"days": minimum})
     if policy.notice_days > policy.days_after_event:
-        problems["notice_days"] = [_("The notice period cannot be longer than the days after the event.")]
+        notice.append(_("The notice period cannot be longer than the days after the event."))
+    if notice:
+        problems["notice_days"] = notice
     return problems
+
+
+def known_shredders(obj) -> dict:
+    """Identifier → name of the data shredders a policy of this event or organizer may name.
+
+    An event: the shredders it offers. An organizer: those any of its events offers (one event per distinct set of
+    plugins), and those every event offers (pretix's own and this plugin's), so an organizer without events can set
+    its policy. The API and the pages validate against this, on both levels."""
+    from .shredders import offered, offered_everywhere
+
+    if isinstance(obj, Event):
+        events, known = [obj], {}
+    else:
+        one_per_plugin_set = obj.events.order_by().values("plugins").annotate(first=Min("pk")).values("first")
+        events, known = Event.objects.filter(pk__in=one_per_plugin_set), offered_everywhere()
+    for event in events:
+        known.update({k: str(s.verbose_name) for k, s in offered(event).items()})
+    return known
 
 
 def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
@@ -105,14 +156,17 @@ def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
 
     Logged as ``pretix_shredder_api.policy.changed`` - on the organizer, or on the event with this plugin's action
     type, which does not count as a change of the event's data (see ``jobs.check_unchanged_since_export``).
+    Who may call this is ``permissions``' to decide; the scheduler re-plans affected schedules at its next run (never
+    sooner than a full notice period from then, see ``_replan`` and ``_notice_holds``).
     """
-    for name, value in changes.items():
-        key = SETTINGS[name][0]
-        if value is None:
-            obj.settings.delete(key)
-        else:
-            obj.settings.set(key, list(value) if name == "shredders" else value)
-    obj.log_action(LOG_POLICY_CHANGED, data={"policy": changes}, user=user, auth=auth)
+    with transaction.atomic():  # all fields and the log entry, or nothing
+        for name, value in changes.items():
+            key = SETTINGS[name][0]
+            if value is None:
+                obj.settings.delete(key)
+            else:
+                obj.settings.set(key, list(value) if name == "shredders" else value)
+        obj.log_action(LOG_POLICY_CHANGED, data={"policy": changes}, user=user, auth=auth)
 
 
 def policy_organizers_events():
@@ -151,9 +205,17 @@ def is_over(event) -> bool:
 
 def plan(event, policy: Policy) -> tuple[datetime, datetime]:
     """(notice time, due time): due N days after the end, but never sooner than a full notice period from now."""
-    notice = timedelta(days=policy.notice_days)
+    notice = notice_period(policy)
     due = max(event_end(event) + timedelta(days=policy.days_after_event), now() + notice)
     return due - notice, due
+
+
+def _target(s: ScheduledShred, event, policy: Policy) -> datetime:
+    """When the shred is wanted, before any notice is accounted for: the date a person postponed it to, else the
+    policy's days after the event's end."""
+    if s.postponed_at is not None:
+        return s.due
+    return event_end(event) + timedelta(days=policy.days_after_event)
 
 
 def shredders_available(event, policy: Policy) -> list[str]:
@@ -183,6 +245,7 @@ def run_schedule() -> dict:
                 advanced += advance(pk)
             except Exception:  # one broken event must not stop the others; the next run tries it again
                 logger.exception("Scheduled shred %s could not be advanced", pk)
+        discard_cancelled_exports()
     return {"created": created, "steps": advanced}
 
 
@@ -236,26 +299,69 @@ def _step(s: ScheduledShred) -> bool:
         _replan(s, event, policy)
         return now() >= s.notice_at and _start_export(s)
     if s.state == ScheduleState.EXPORTING:
-        return _check_export(s)
+        return _check_export(s, event, policy)
     if s.state == ScheduleState.NOTICED:
+        if _shredders_changed(s, policy):
+            return _renew(s, policy)
+        if not _notice_holds(s, event, policy):
+            return _announce(s, event, policy)
         return now() >= s.due and _start_shred(s)
     if s.state == ScheduleState.SHREDDING:
         return _check_shred(s)
     if s.state == ScheduleState.FAILED:
-        return _retry(s)
+        return _retry(s, event, policy)
     return False
 
 
 def _replan(s: ScheduledShred, event, policy: Policy) -> None:
-    """Before the notice, the plan follows the policy and the event's dates (unless a person postponed it)."""
-    if s.postponed_at is not None:
-        return
-    notice_at, due = plan(event, policy)
-    if (notice_at, due, list(policy.shredders)) != (s.notice_at, s.due, s.shredders):
+    """Before the notice, the plan follows the policy and the event's dates (or the date a person postponed it to),
+    never sooner than a full notice period from now."""
+    notice = notice_period(policy)
+    due = max(_target(s, event, policy), now() + notice)
+    notice_at, shredders = due - notice, list(policy.shredders)
+    if (notice_at, due, shredders) != (s.notice_at, s.due, s.shredders):
         ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
-            notice_at=notice_at, due=due, shredders=list(policy.shredders)
+            notice_at=notice_at, due=due, shredders=shredders
         )
-        s.notice_at, s.due, s.shredders = notice_at, due, list(policy.shredders)
+        s.notice_at, s.due, s.shredders = notice_at, due, shredders
+
+
+def _shredders_changed(s: ScheduledShred, policy: Policy) -> bool:
+    return list(policy.shredders) != s.shredders
+
+
+def _notice_holds(s: ScheduledShred, event, policy: Policy) -> bool:
+    """The notice that went out still announces the plan: the due date is what the policy (or the postponement)
+    wants, and at least a full notice period after the notice. A policy change after the notice (other days, a
+    longer notice), or an event that ended earlier, makes it false: the shred is planned and announced again."""
+    if s.notice_sent is None:
+        return False
+    return s.due == max(_target(s, event, policy), s.notice_sent + notice_period(policy))
+
+
+def _announce(s: ScheduledShred, event, policy: Policy) -> bool:
+    """Mail the notice of the shred of the schedule's export and plan the shred at least a full notice period after
+    it, so it always comes in a later run than the notice. Every export the policy shreds is announced like this:
+    the first one, one made again after a failure, and the same one again after a failure or a policy change."""
+    sent = now()
+    due = max(_target(s, event, policy), sent + notice_period(policy))
+    if not _claim(s, ScheduleState.NOTICED, notice_sent=sent, due=due, reported_error=""):
+        return False
+    jobs.keep_export_until(s.job, due + jobs.export_expiry(event))  # downloadable during the whole notice period
+    recipients = notify(s, "notice")
+    _log(s, "notice_sent", due=s.due.isoformat(), recipients=len(recipients))
+    return True
+
+
+def _renew(s: ScheduledShred, policy: Policy) -> bool:
+    """The policy names other shredders than the export holds: plan a new export (and notice) under the policy.
+    The old export keeps the usual lifetime from now."""
+    old = s.job
+    if not _claim(s, ScheduleState.SCHEDULED, job=None, notice_sent=None, shredders=list(policy.shredders)):
+        return False
+    if old is not None:
+        jobs.keep_export_until(old, now() + jobs.export_expiry(s.event))
+    return True
 
 
 def _start_export(s: ScheduledShred) -> bool:
@@ -266,7 +372,7 @@ def _start_export(s: ScheduledShred) -> bool:
         return _fail(s, MSG_NO_SHREDDERS)
     try:
         with language(s.event.settings.locale):
-            # Downloadable for the notice period (until the due date) and the usual time after it.
+            # Downloadable until the due date (moved on when the notice is sent) and the usual time after it.
             job = flows.start_export(
                 s.event,
                 jobs.Identity.for_policy(s.event.organizer),
@@ -280,7 +386,7 @@ def _start_export(s: ScheduledShred) -> bool:
     return True
 
 
-def _check_export(s: ScheduledShred) -> bool:
+def _check_export(s: ScheduledShred, event, policy: Policy) -> bool:
     if s.job is None:
         return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
     view = jobs.export_view(s.job)
@@ -288,13 +394,9 @@ def _check_export(s: ScheduledShred) -> bool:
         return False
     if view.state == JobState.FAILED:
         return _fail(s, view.message)
-    first_notice = s.notice_sent is None
-    if not _claim(s, ScheduleState.NOTICED, notice_sent=s.notice_sent or now()):
-        return False
-    if first_notice:
-        recipients = notify(s, "notice")
-        _log(s, "notice_sent", due=s.due.isoformat(), recipients=len(recipients))
-    return True
+    if _shredders_changed(s, policy):
+        return _renew(s, policy)
+    return _announce(s, event, policy)
 
 
 def _usable_export(s: ScheduledShred) -> str:
@@ -344,10 +446,21 @@ def _check_shred(s: ScheduledShred) -> bool:
     return True
 
 
-def _retry(s: ScheduledShred) -> bool:
-    """A failed schedule goes on from where it failed: shred a still usable export, or make a new one."""
+def _retry(s: ScheduledShred, event, policy: Policy) -> bool:
+    """A failed schedule goes on from where it failed, and gives the full notice again before any shred.
+
+    A still usable export: once the event allows a shred again (over, shop offline), its shred is announced again
+    and planned a full notice period later. Otherwise a new export is made at the notice time of the current plan
+    (re-planned like a new schedule), and announced when it is ready."""
+    if _shredders_changed(s, policy):
+        return _renew(s, policy)
     if s.job is not None and jobs.export_view(s.job).state == JobState.SUCCEEDED and not _usable_export(s):
-        return _claim(s, ScheduleState.NOTICED)
+        try:
+            jobs.check_event_constraints(event)
+        except jobs.ConstraintError as e:
+            return _fail(s, str(e))
+        return _announce(s, event, policy)
+    _replan(s, event, policy)
     return now() >= s.notice_at and _start_export(s)
 
 
@@ -386,7 +499,10 @@ class ScheduleError(jobs.JobError):
 
 
 class PostponeDateError(jobs.JobError):
-    """The date to postpone to is not later than the current due date."""
+    """The date to postpone to is not after the current due date, too far beyond it, or out of range."""
+
+
+PERSON_ALLOWED = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
 
 
 def current_schedule(event) -> ScheduledShred | None:
@@ -395,44 +511,93 @@ def current_schedule(event) -> ScheduledShred | None:
     return qs.filter(state__in=ACTIVE_SCHEDULE_STATES).first() or qs.first()
 
 
+def schedule_export(s: ScheduledShred | None):
+    """``(CachedFile, open handle)`` of the export a schedule's admins may download; ``JobError`` saying why not."""
+    if s is None:
+        raise jobs.JobNotFound(MSG_NO_SCHEDULE)
+    if s.state == ScheduleState.CANCELLED:
+        raise jobs.JobNotFound(MSG_CANCELLED_EXPORT)
+    if s.job is None:
+        raise jobs.JobNotFound(MSG_NO_EXPORT_YET)
+    return jobs.open_export(s.job)
+
+
 def cancel(s: ScheduledShred, *, user=None, auth=None) -> ScheduledShred:
-    """A cancelled shred never runs: allowed until the shred has started."""
-    allowed = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
-    won = ScheduledShred.objects.filter(pk=s.pk, state__in=allowed).update(
-        state=ScheduleState.CANCELLED, version=F("version") + 1, updated=now()
-    )
-    s.refresh_from_db()
-    if not won:
-        raise ScheduleError(MSG_NOT_CANCELLABLE.format(state=s.get_state_display()))
-    s.log_action(LOG_PREFIX + "cancelled", data=_log_data(s), user=user, auth=auth)
+    """A cancelled shred never runs: allowed until the shred has started. Its export has no purpose left and is
+    deleted at once (one whose export was still running is deleted by the next periodic run)."""
+    with transaction.atomic():
+        won = ScheduledShred.objects.filter(pk=s.pk, state__in=PERSON_ALLOWED).update(
+            state=ScheduleState.CANCELLED, version=F("version") + 1, updated=now()
+        )
+        s.refresh_from_db()
+        if not won:
+            raise ScheduleError(MSG_NOT_CANCELLABLE.format(state=s.get_state_display()))
+        s.log_action(LOG_PREFIX + "cancelled", data=_log_data(s), user=user, auth=auth)
+        if s.job is not None:
+            jobs.discard_export(s.job)
     return s
 
 
-def postpone(s: ScheduledShred, until: datetime, *, user=None, auth=None) -> ScheduledShred:
-    """Move the due date later; the export (if made) stays downloadable until then."""
-    allowed = (ScheduleState.SCHEDULED, ScheduleState.EXPORTING, ScheduleState.NOTICED, ScheduleState.FAILED)
-    notice = timedelta(days=policy_of(s.event).notice_days)
-    for _attempt in range(5):  # a periodic run may move the schedule on meanwhile: read it again and retry
-        if s.state not in allowed:
-            raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
-        if until <= max(s.due, now()):
-            raise PostponeDateError(_("Please choose a date after the current due date."))
-        won = ScheduledShred.objects.filter(pk=s.pk, version=s.version, state=s.state).update(
-            due=until,
-            # Not sent yet: the notice moves with the date; already sent: the admins know, the new date is logged.
-            notice_at=max(until - notice, now()) if s.notice_sent is None else s.notice_at,
-            postponed_at=now(),
-            version=F("version") + 1,
-            updated=now(),
+def discard_cancelled_exports() -> None:
+    """Delete the exports of cancelled schedules that were still being made when the schedule was cancelled (each
+    periodic run, once the export has ended)."""
+    for s in ScheduledShred.objects.filter(state=ScheduleState.CANCELLED, job__file__isnull=False).select_related(
+        "job"
+    ):
+        jobs.discard_export(s.job)
+
+
+def latest_postpone(s: ScheduledShred) -> datetime:
+    """The latest date a schedule may be postponed to: ``MAX_POSTPONE`` beyond its due date (or beyond now, if the
+    due date has passed)."""
+    return max(s.due, now()) + MAX_POSTPONE
+
+
+def check_postpone_date(s: ScheduledShred, until: datetime) -> None:
+    """``PostponeDateError`` unless ``until`` is after the current due date and no later than ``latest_postpone``.
+    Checked before anything is saved."""
+    try:
+        until.astimezone(UTC) + jobs.export_expiry(s.event)  # the export is kept that long after the date
+    except (OverflowError, ValueError):
+        raise PostponeDateError(_("This date is out of range.")) from None
+    if until <= max(s.due, now()):
+        raise PostponeDateError(_("Please choose a date after the current due date."))
+    latest = latest_postpone(s)
+    if until > latest:
+        raise PostponeDateError(
+            _("Please choose a date at most {days} days after the current due date (at the latest {date}).").format(
+                days=MAX_POSTPONE.days,
+                date=date_format(latest.astimezone(s.event.timezone), "SHORT_DATETIME_FORMAT"),
+            )
         )
-        s.refresh_from_db()
-        if won:
-            break
-    else:
-        raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
-    if s.job is not None:
-        jobs.keep_export_until(s.job, until + jobs.export_expiry(s.event))
-    s.log_action(LOG_PREFIX + "postponed", data=_log_data(s), user=user, auth=auth)
+
+
+def postpone(s: ScheduledShred, until: datetime, *, user=None, auth=None) -> ScheduledShred:
+    """Move the due date later; the export (if made) stays downloadable until then. All or nothing: the date is
+    checked first, and the new date, the export's expiry and the log entry are saved in one transaction."""
+    notice = notice_period(policy_of(s.event))
+    with transaction.atomic():
+        for _attempt in range(5):  # a periodic run may move the schedule on meanwhile: read it again and retry
+            if s.state not in PERSON_ALLOWED:
+                raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
+            check_postpone_date(s, until)
+            won = ScheduledShred.objects.filter(pk=s.pk, version=s.version, state=s.state).update(
+                due=until,
+                # Not sent yet: the notice moves with the date (the scheduler never gives less than the full notice);
+                # already sent: the admins know, the new date is logged.
+                notice_at=max(until - notice, now()) if s.notice_sent is None else s.notice_at,
+                postponed_at=now(),
+                version=F("version") + 1,
+                updated=now(),
+            )
+            s.refresh_from_db()
+            if won:
+                break
+        else:
+            raise ScheduleError(MSG_NOT_POSTPONABLE.format(state=s.get_state_display()))
+        if s.job is not None:
+            jobs.keep_export_until(s.job, until + jobs.export_expiry(s.event))
+        s.log_action(LOG_PREFIX + "postponed", data=_log_data(s), user=user, auth=auth)
     return s
 
 

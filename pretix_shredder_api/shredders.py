@@ -270,6 +270,13 @@ def offered(event) -> dict:
     return known
 
 
+def offered_everywhere() -> dict:
+    """Identifier → name of the shredders every event offers, whatever its plugins: pretix's own and this plugin's."""
+    from pretix.base.shredder import register_core_shredders
+
+    return {cls.identifier: str(cls.verbose_name) for cls in [*register_core_shredders(None), *COMPLETING]}
+
+
 def run_order(shredders: list) -> list:
     """The order a shred runs them in: the export's order, the log shredder first."""
     return sorted(shredders, key=lambda s: 0 if s.identifier in RUN_FIRST else 1)

@@ -4,8 +4,10 @@ the auth matrix of every endpoint."""
 from datetime import timedelta
 
 import pytest
+from django.utils.formats import date_format
+from django.utils.timezone import now
 from freezegun import freeze_time
-from pretix.base.models import LogEntry
+from pretix.base.models import CachedFile, LogEntry
 from rest_framework.test import APIClient
 
 from pretix_shredder_api import retention
@@ -105,8 +107,14 @@ def test_organizer_policy_auth_matrix(organizer, foreign_client, device_client, 
     for method in ("get", "patch"):
         resp = getattr(device_client, method)(ORG_POLICY, ACTIVE, format="json")
         assert resp.status_code == 403 and resp.json() == {"detail": "Devices may not use the data shredder."}
-    settings_team = make_team(organizer, limit_organizer_permissions={"organizer.settings.general:write": True})
-    writer = token_client(settings_team.tokens.create(name="settings"))
+    # write: organizer settings and a team with all events and "change orders" (tests/test_retention_permissions.py)
+    writer = token_client(
+        make_team(
+            organizer,
+            limit_organizer_permissions={"organizer.settings.general:write": True},
+            limit_event_permissions={"event.orders:write": True},
+        ).tokens.create(name="settings and orders")
+    )
     assert writer.patch(ORG_POLICY, ACTIVE, format="json").status_code == 200
 
 
@@ -263,3 +271,122 @@ def test_schedule_auth_matrix(schedule_url, noticed, readonly_client, foreign_cl
     assert nothing.get(schedule_url).status_code == 403
     noticed.refresh_from_db()
     assert noticed.state == "noticed" and noticed.postponed_at is None
+
+
+# -- issue 19: postpone dates with bounds (finding 3) --------------------------------------------------------------
+
+
+def _unchanged(s, before):
+    s.refresh_from_db()
+    assert (s.due, s.notice_at, s.postponed_at, s.version) == before
+    assert not LogEntry.objects.filter(action_type="pretix_shredder_api.schedule.postponed").exists()
+
+
+@pytest.mark.parametrize(
+    "date", ["9999-12-31T23:59:59+00:00", "9999-12-31T23:00:00-12:00", "0001-01-01T00:00:00+14:00"]
+)
+def test_postpone_to_the_end_of_the_calendar_is_400_and_changes_nothing(client, schedule_url, noticed, date):
+    expires = CachedFile.objects.get(pk=noticed.job.file_id).expires
+    before = (noticed.due, noticed.notice_at, noticed.postponed_at, noticed.version)
+    resp = client.post(schedule_url + "postpone/", {"date": date}, format="json")
+    assert resp.status_code == 400
+    assert resp.json() == {"date": ["This date is out of range."]}
+    _unchanged(noticed, before)
+    assert CachedFile.objects.get(pk=noticed.job.file_id).expires == expires
+
+
+def test_postpone_at_most_a_year_beyond_the_due_date(client, schedule_url, noticed):
+    before = (noticed.due, noticed.notice_at, noticed.postponed_at, noticed.version)
+    latest = noticed.due + timedelta(days=365)
+    message = (
+        "Please choose a date at most 365 days after the current due date "
+        f"(at the latest {date_format(latest, 'SHORT_DATETIME_FORMAT')})."
+    )
+    for date in ("9999-12-31", (latest + timedelta(seconds=1)).isoformat()):
+        resp = client.post(schedule_url + "postpone/", {"date": date}, format="json")
+        assert resp.status_code == 400 and resp.json() == {"date": [message]}
+    _unchanged(noticed, before)
+    resp = client.post(schedule_url + "postpone/", {"date": latest.isoformat()}, format="json")
+    assert resp.status_code == 200 and resp.json()["due"] == latest.isoformat()
+    assert CachedFile.objects.get(pk=noticed.job.file_id).expires == latest + timedelta(hours=2)
+
+
+def test_a_postpone_that_fails_midway_saves_nothing(noticed, monkeypatch):
+    """The date, the export's expiry and the log entry are one transaction."""
+    from pretix_shredder_api import jobs
+
+    before = (noticed.due, noticed.notice_at, noticed.postponed_at, noticed.version)
+    expires = CachedFile.objects.get(pk=noticed.job.file_id).expires
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("storage gone")
+
+    monkeypatch.setattr(jobs, "keep_export_until", broken)
+    with pytest.raises(RuntimeError):
+        retention.postpone(noticed, noticed.due + timedelta(days=3))
+    _unchanged(noticed, before)
+    assert CachedFile.objects.get(pk=noticed.job.file_id).expires == expires
+
+
+# -- issue 19: the same validation on both levels (finding 5) -----------------------------------------------------
+
+
+def test_organizer_policy_refuses_unknown_shredders(org_client, organizer):
+    resp = org_client.patch(ORG_POLICY, {**ACTIVE, "shredders": ["order_emails", "no_such_shredder"]}, format="json")
+    assert resp.status_code == 400
+    assert resp.json() == {
+        "shredders": ['"no_such_shredder" is not a known data shredder for the events of this organizer.']
+    }
+    assert org_client.get(ORG_POLICY).json() == DEFAULT
+
+
+def test_organizer_policy_knows_the_shredders_of_its_events_plugins(org_client, organizer, event):
+    body = {**ACTIVE, "shredders": ["slow_test_shredder"]}
+    assert org_client.patch(ORG_POLICY, body, format="json").status_code == 400
+    event.enable_plugin("pretix_shredder_testplugin")
+    event.save()
+    resp = org_client.patch(ORG_POLICY, body, format="json")
+    assert resp.status_code == 200 and resp.json()["shredders"] == ["slow_test_shredder"]
+    # and this plugin's own shredders, also for an organizer without events
+    event.delete()
+    resp = org_client.patch(ORG_POLICY, {"shredders": ["order_emails", "log_personal_data"]}, format="json")
+    assert resp.status_code == 200
+
+
+@pytest.mark.parametrize("body,got", [(["enabled", True], "list"), ("enabled", "str"), (42, "int"), ([ACTIVE], "list")])
+def test_a_policy_body_that_is_not_an_object_is_400_on_both_levels(org_client, ev_policy, event, body, got):
+    error = {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {got}."]}
+    for url in (ORG_POLICY, ev_policy):
+        resp = org_client.patch(url, body, format="json")
+        assert resp.status_code == 400 and resp.json() == error
+    assert org_client.get(ORG_POLICY).json() == DEFAULT
+    assert not LogEntry.objects.filter(action_type="pretix_shredder_api.policy.changed").exists()
+
+
+# -- issue 19: a cancelled schedule's export is deleted at once (finding 7) ---------------------------------------
+
+
+def test_cancel_deletes_the_export(client, schedule_url, noticed):
+    cf = CachedFile.objects.get(pk=noticed.job.file_id)
+    storage, name = cf.file.storage, cf.file.name
+    assert storage.exists(name)
+    assert client.post(schedule_url + "cancel/", format="json").status_code == 200
+    resp = client.get(schedule_url + "download/")
+    assert resp.status_code == 404
+    assert resp.json() == {"detail": "This scheduled shred was cancelled; its export has been deleted."}
+    assert not CachedFile.objects.filter(pk=cf.pk).exists() and not storage.exists(name)
+    noticed.job.refresh_from_db()
+    assert noticed.job.file_id is None and noticed.job.shred_state == ""
+
+
+def test_an_export_still_running_at_the_cancel_is_deleted_by_the_next_run(client, schedule_url, noticed):
+    from pretix_shredder_api.models import ShredderJob
+
+    job = noticed.job
+    ShredderJob.objects.filter(pk=job.pk).update(export_state="running", export_heartbeat=now())
+    assert client.post(schedule_url + "cancel/", format="json").status_code == 200
+    assert CachedFile.objects.filter(pk=job.file_id).exists()  # the task still writes it
+    assert client.get(schedule_url + "download/").status_code == 404
+    ShredderJob.objects.filter(pk=job.pk).update(export_state="succeeded")  # the task has finished
+    retention.run_schedule()
+    assert not CachedFile.objects.filter(pk=job.file_id).exists()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from freezegun import freeze_time
-from pretix.base.models import User
+from pretix.base.models import CachedFile, User
 
 from pretix_shredder_api import retention
 
@@ -164,3 +164,28 @@ def test_event_page_needs_settings_or_orders_permission(noticed, organizer):
     team = make_team(organizer, limit_event_permissions={"event.orders:read": True})
     team.members.add(User.objects.create_user("reader@example.org", "secret-password-123"))
     assert login("reader@example.org").get(EVENT_PAGE).status_code == 403
+
+
+# -- issue 19 ----------------------------------------------------------------------------------------------------------
+
+
+def test_postpone_form_to_the_end_of_the_calendar_is_a_form_error_and_saves_nothing(admin, noticed):
+    before = (noticed.due, noticed.postponed_at, noticed.version)
+    resp = admin.post(EVENT_PAGE, {"action": "postpone", "postpone-date": "9999-12-31"})
+    assert resp.status_code == 200
+    assert "Please choose a date at most 365 days after the current due date" in resp.content.decode()
+    noticed.refresh_from_db()
+    assert (noticed.due, noticed.postponed_at, noticed.version) == before
+
+
+def test_cancel_says_the_export_is_deleted_and_the_download_is_404(admin, noticed):
+    file_id = noticed.job.file_id
+    resp = admin.post(EVENT_PAGE, {"action": "cancel"}, follow=True)
+    html = resp.content.decode()
+    assert "The scheduled shred has been cancelled. Its export has been deleted" in html
+    assert "This scheduled shred was cancelled; its export has been deleted." in html  # and the page keeps saying so
+    assert "Download the export" not in html
+    resp = admin.get(EVENT_PAGE + "download/")
+    assert resp.status_code == 404
+    assert "This scheduled shred was cancelled; its export has been deleted." in resp.content.decode()
+    assert not CachedFile.objects.filter(pk=file_id).exists()

@@ -212,10 +212,18 @@ def test_shop_online_at_due_fails_reports_once_and_retries_until_it_works(clock,
     assert schedule_of(event).attempts == 2 and len(djmail.outbox) == 1
     assert actions(s).count("pretix_shredder_api.schedule.failed") == 2
 
-    # the shop goes offline (nothing else changed): the same export is shredded at the next period
+    # the shop goes offline (nothing else changed): the same export is announced again with a full notice period
     event.live = False
     event.save()
     clock.tick(timedelta(minutes=10))
+    retention.run_schedule()
+    s = schedule_of(event)
+    assert (s.state, s.notice_sent, s.due) == ("noticed", now(), now() + timedelta(days=NOTICE))
+    assert emails_left(event) == 3
+    assert [m.subject.split(" will")[0] for m in djmail.outbox[1:]] == ["Personal data of Sample Conference"]
+
+    # and shredded once that notice period is over
+    clock.move_to(s.due + timedelta(minutes=1))
     retention.run_schedule()
     s = schedule_of(event)
     assert s.state == "done" and emails_left(event) == 0
@@ -240,7 +248,14 @@ def test_changed_after_export_is_reported_then_reexported_and_shredded(clock, po
     assert first.shred_state == ""  # never shredded from the stale export
 
     clock.tick(timedelta(minutes=10))
-    retention.run_schedule()  # retry: a new export, then (due has passed) its shred
+    retention.run_schedule()  # retry: a new export, announced with a full notice period (admins get the new file)
+    s = schedule_of(event)
+    assert (s.state, s.notice_sent, s.due) == ("noticed", now(), now() + timedelta(days=NOTICE))
+    assert s.job != first and emails_left(event) == 3
+    assert "will be shredded" in djmail.outbox[-1].subject
+
+    clock.move_to(s.due + timedelta(minutes=1))
+    retention.run_schedule()
     s = schedule_of(event)
     assert s.state == "done" and s.job != first and emails_left(event) == 0
 

@@ -1,16 +1,19 @@
 """REST endpoints of the retention policy and its schedule: thin views over ``retention``.
 
 * ``GET|PATCH /api/v1/organizers/<o>/shredder-policy/`` - the organizer's policy (read: any credential of the
-  organizer, as pretix's organizer settings; write: ``organizer.settings.general:write``).
-* ``GET|PATCH P policy/`` - the event's effective policy and its overrides (read: ``event.orders:read``; write:
-  ``event.settings.general:write`` and ``event.orders:write`` - it is a setting that changes deletion).
+  organizer, as pretix's organizer settings).
+* ``GET|PATCH P policy/`` - the event's effective policy and its overrides (read: ``event.orders:read``).
 * ``GET P schedule/``, ``GET P schedule/download/``, ``POST P schedule/cancel/``, ``POST P schedule/postpone/``
-  (read: ``event.orders:read``; download, cancel, postpone: ``event.orders:write``).
+  (read: ``event.orders:read``).
+
+Who may change a policy, cancel, postpone or download is decided by ``permissions`` (one function per action, the
+same the pages ask); a refusal is ``403 {"detail": <what is missing>}``.
 """
 
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
+from pretix.base.models import Event
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
 from rest_framework.decorators import action
@@ -19,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import jobs, retention
+from .. import jobs, permissions, retention
 from ..downloads import file_response
 from .shredders import NoSerializerMetadata, ShredderPermission, as_dict, refusal
 
@@ -34,30 +37,40 @@ class PolicySerializer(serializers.Serializer):
     days_after_event = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
     notice_days = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
 
-    def __init__(self, *args, known=None, allow_null=False, **kwargs):
+    def __init__(self, *args, known, unknown_message, allow_null=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.known = known
+        self.known, self.unknown_message = known, unknown_message
         for f in self.fields.values():
             f.allow_null = allow_null  # on an event, null removes the override (the organizer's value applies)
 
     def validate_shredders(self, value):
         if value is None:
             return value
-        if self.known is not None:
-            unknown = [v for v in value if v not in self.known]
-            if unknown:
-                msg = _('"{identifier}" is not a known data shredder for this event.')
-                raise serializers.ValidationError([msg.format(identifier=u[:100]) for u in unknown])
+        unknown = [v for v in value if v not in self.known]
+        if unknown:
+            raise serializers.ValidationError([self.unknown_message.format(identifier=u[:100]) for u in unknown])
         return list(dict.fromkeys(value))
 
 
-def save_policy(request, obj, *, known=None, allow_null=False, current=None) -> Response | None:
-    """Validate a PATCH against the effective policy it would make, store it and log it; a 400 answer or None."""
-    s = PolicySerializer(data=as_dict(request.data), known=known, allow_null=allow_null, partial=True)
+MSG_UNKNOWN_EVENT_SHREDDER = _('"{identifier}" is not a known data shredder for this event.')
+MSG_UNKNOWN_ORGANIZER_SHREDDER = _('"{identifier}" is not a known data shredder for the events of this organizer.')
+
+
+def save_policy(request, obj, *, allow_null=False, current=None) -> Response | None:
+    """Validate a PATCH of an event's or organizer's policy against the effective policy it would make, store it
+    and log it; a 400 answer or None. The one validation of both levels: a body that is not a JSON object (DRF's
+    ``non_field_errors``), unknown shredders (``retention.known_shredders``), and ``retention.policy_problems``."""
+    s = PolicySerializer(
+        data=request.data,
+        known=retention.known_shredders(obj),
+        unknown_message=MSG_UNKNOWN_EVENT_SHREDDER if isinstance(obj, Event) else MSG_UNKNOWN_ORGANIZER_SHREDDER,
+        allow_null=allow_null,
+        partial=True,
+    )
     s.is_valid(raise_exception=True)
     changes = dict(s.validated_data)
     merged = current(changes)
-    problems = retention.policy_problems(merged)
+    problems = retention.policy_problems(merged, changed=changes)
     if problems:
         return Response({k: [str(m) for m in v] for k, v in problems.items()}, status=http.HTTP_400_BAD_REQUEST)
     if changes:
@@ -75,9 +88,14 @@ def _merged(obj, changes: dict, parent=None) -> retention.Policy:
     return retention.Policy(**values)
 
 
+def require(missing: str) -> None:
+    """403 with what ``permissions`` says is missing."""
+    if missing:
+        raise PermissionDenied(missing)
+
+
 class OrganizerPolicyView(APIView):
     permission = None  # any credential of the organizer may read it, as pretix's organizer settings
-    write_permission = "organizer.settings.general:write"
     permission_classes = [ShredderPermission]
     metadata_class = NoSerializerMetadata
 
@@ -86,6 +104,7 @@ class OrganizerPolicyView(APIView):
 
     def patch(self, request, *args, **kwargs):
         organizer = request.organizer
+        require(permissions.change_organizer_policy(request, organizer))
         refused = save_policy(request, organizer, current=lambda changes: _merged(organizer, changes))
         if refused is not None:
             return refused
@@ -133,9 +152,11 @@ class RetentionViewSet(viewsets.ViewSet):
     metadata_class = NoSerializerMetadata
 
     def _get_permission_name(self, request):
+        """Reads need the permission to view the event's orders; what may change deletion (or download its export)
+        is asked of ``permissions`` in the action itself, which says what is missing."""
         if request.method in SAFE_METHODS and getattr(self, "action", None) != "schedule_download":
             return "event.orders:read"
-        return "event.orders:write"
+        return None
 
     def _schedule(self):
         s = retention.current_schedule(self.request.event)
@@ -151,12 +172,10 @@ class RetentionViewSet(viewsets.ViewSet):
     def policy(self, request, *args, **kwargs):
         event = request.event
         if request.method == "PATCH":
-            if "event.settings.general:write" not in request.eventpermset:
-                raise PermissionDenied()
+            require(permissions.change_event_policy(request, event))
             refused = save_policy(
                 request,
                 event,
-                known=event.get_data_shredders(),
                 allow_null=True,
                 current=lambda changes: _merged(event, changes, parent=event.organizer),
             )
@@ -172,21 +191,17 @@ class RetentionViewSet(viewsets.ViewSet):
 
     @action(detail=False, methods=["GET"], url_path="schedule/download", url_name="schedule-download")
     def schedule_download(self, request, *args, **kwargs):
-        s, missing = self._schedule()
-        if missing:
-            return missing
-        if s.job is None:
-            return Response(
-                {"detail": str(_("No export has been made for this schedule yet."))}, status=http.HTTP_404_NOT_FOUND
-            )
+        require(permissions.download_schedule_export(request, request.event))
+        s = retention.current_schedule(request.event)
         try:
-            cf, fh = jobs.open_export(s.job)
+            cf, fh = retention.schedule_export(s)
         except jobs.JobError as e:
             return refusal(e)
         return file_response(request, cf, fh, s.job.file_sha256)
 
     @action(detail=False, methods=["POST"], url_path="schedule/cancel", url_name="schedule-cancel")
     def schedule_cancel(self, request, *args, **kwargs):
+        require(permissions.change_schedule(request, request.event))
         s, missing = self._schedule()
         if missing:
             return missing
@@ -198,6 +213,7 @@ class RetentionViewSet(viewsets.ViewSet):
 
     @action(detail=False, methods=["POST"], url_path="schedule/postpone", url_name="schedule-postpone")
     def schedule_postpone(self, request, *args, **kwargs):
+        require(permissions.change_schedule(request, request.event))
         s, missing = self._schedule()
         if missing:
             return missing

@@ -1,9 +1,11 @@
 """Control panel: the retention policy of an organizer and of an event, and the event's schedule (cancel, postpone,
-download the export). Thin: every rule is asked of ``retention``."""
+download the export). Thin: every rule is asked of ``retention``, who may do what of ``permissions`` (the same
+functions the REST API asks)."""
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -11,10 +13,19 @@ from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPermissionRequiredMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from .. import jobs, retention
+from .. import jobs, permissions, retention
 from ..downloads import file_response
 
-SHREDDER_CHOICES_FROM_EVENTS = 50  # the organizer page offers the shredders of its most recent events
+
+def require(missing: str) -> None:
+    """pretix's 403 page, saying what ``permissions`` found missing."""
+    if missing:
+        raise PermissionDenied(missing)
+
+
+def shredder_choices(obj) -> list:
+    """The shredders a policy of this event or organizer may name (the API validates against the same)."""
+    return sorted(retention.known_shredders(obj).items(), key=lambda c: c[1])
 
 
 class PolicyForm(forms.Form):
@@ -49,7 +60,8 @@ class PolicyForm(forms.Form):
         data = super().clean()
         if not self.errors:
             problems = retention.policy_problems(
-                retention.Policy(**{**self.policy_values(), "shredders": tuple(self.cleaned_data["shredders"])})
+                retention.Policy(**{**self.policy_values(), "shredders": tuple(self.cleaned_data["shredders"])}),
+                changed=retention.SETTINGS,  # the form sets every field
             )
             for field, msgs in problems.items():
                 for m in msgs:
@@ -79,8 +91,8 @@ def _initial(obj) -> dict:
 
 
 class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
-    """Seen by who may change the event's settings (the policy) or its orders (the schedule: the admins the notice
-    mails link here); each form checks its own permission."""
+    """Seen by who may change the event's settings or its orders (the admins the notice mails link here); the policy
+    form and the schedule's buttons are shown to who ``permissions`` allows, and each POST asks it again."""
 
     template_name = "pretix_shredder_api/retention_event.html"
     permission = None  # any access to the event; get and post check what they need
@@ -101,14 +113,12 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
         )
 
     def _may_change_orders(self) -> bool:
-        r = self.request
-        return r.user.has_event_permission(r.organizer, r.event, "event.orders:write", request=r)
+        return not permissions.change_schedule(self.request, self.request.event)
 
     def _policy_form(self, data=None):
         event = self.request.event
-        choices = sorted(((k, str(s.verbose_name)) for k, s in event.get_data_shredders().items()), key=lambda c: c[1])
         initial = {**_initial(event), "inherit": not retention.overridden(event)}
-        return EventPolicyForm(data=data, initial=initial, shredder_choices=choices, prefix="policy")
+        return EventPolicyForm(data=data, initial=initial, shredder_choices=shredder_choices(event), prefix="policy")
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -124,6 +134,7 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
                 "export_ready": bool(schedule and schedule.job and not _export_problem(schedule.job)),
                 "may_change_orders": self._may_change_orders(),
                 "may_change_settings": self._may_change_settings(),
+                "policy_refused": permissions.change_event_policy(self.request, event),
                 "history": event.shredder_api_schedules.all()[:20],
             }
         )
@@ -132,11 +143,9 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         what = request.POST.get("action", "policy")
         if what == "policy":
-            if not self._may_change_settings():
-                raise PermissionDenied()
+            require(permissions.change_event_policy(request, request.event))
             return self._save_policy()
-        if not self._may_change_orders():
-            raise PermissionDenied()
+        require(permissions.change_schedule(request, request.event))
         schedule = retention.current_schedule(request.event)
         if schedule is None:
             messages.error(request, retention.MSG_NO_SCHEDULE)
@@ -144,13 +153,23 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
         try:
             if what == "cancel":
                 retention.cancel(schedule, user=request.user)
-                messages.success(request, _("The scheduled shred has been cancelled."))
+                messages.success(
+                    request,
+                    _(
+                        "The scheduled shred has been cancelled. Its export has been deleted: without a shred, this "
+                        "copy of the personal data has no purpose left."
+                    ),
+                )
             elif what == "postpone":
                 form = PostponeForm(data=request.POST, prefix="postpone")
                 if not form.is_valid():
                     return self.render_to_response(self.get_context_data(postpone_form=form))
                 until = retention.start_of_day(form.cleaned_data["date"], request.event)
-                retention.postpone(schedule, until, user=request.user)
+                try:
+                    retention.postpone(schedule, until, user=request.user)
+                except retention.PostponeDateError as e:
+                    form.add_error("date", str(e))
+                    return self.render_to_response(self.get_context_data(postpone_form=form))
                 messages.success(request, _("The scheduled shred has been postponed."))
         except jobs.JobError as e:
             messages.error(request, str(e))
@@ -179,48 +198,43 @@ def _export_problem(job) -> str:
 
 
 class EventRetentionDownloadView(EventPermissionRequiredMixin, TemplateView):
-    """The export of the event's scheduled shred, for its admins during the notice period."""
+    """The export of the event's scheduled shred, for its admins during the notice period. Nothing to download (no
+    schedule or export, a cancelled schedule, an expired or shredded export): pretix's 404 page saying why."""
 
-    permission = "event.orders:write"
+    permission = None  # asked of ``permissions``
 
     def get(self, request, *args, **kwargs):
+        require(permissions.download_schedule_export(request, request.event))
         schedule = retention.current_schedule(request.event)
-        if not (schedule and schedule.job):
-            return self._back(request, retention.MSG_NO_SCHEDULE)
         try:
-            cf, fh = jobs.open_export(schedule.job)
+            cf, fh = retention.schedule_export(schedule)
         except jobs.JobError as e:
-            return self._back(request, e)
+            raise Http404(str(e)) from None
         return file_response(request, cf, fh, schedule.job.file_sha256)
-
-    def _back(self, request, problem):
-        """To the retention page, saying why there is nothing to download."""
-        messages.error(request, str(problem))
-        return redirect(
-            "plugins:pretix_shredder_api:retention", organizer=request.event.organizer.slug, event=request.event.slug
-        )
 
 
 class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequiredMixin, TemplateView):
+    """Seen by who may change the organizer's settings; the form is shown to (and saved by) who ``permissions``
+    allows to change a policy that reaches every event."""
+
     template_name = "pretix_shredder_api/retention_organizer.html"
     permission = "organizer.settings.general:write"
 
     def _form(self, data=None):
         organizer = self.request.organizer
-        known = {}
-        for event in organizer.events.order_by("-date_from")[:SHREDDER_CHOICES_FROM_EVENTS]:
-            known.update({k: str(s.verbose_name) for k, s in event.get_data_shredders().items()})
-        current = _initial(organizer)
-        known.update({k: k for k in current["shredders"] if k not in known})
-        choices = sorted(known.items(), key=lambda c: c[1])
-        return PolicyForm(data=data, initial=current, shredder_choices=choices, prefix="policy")
+        return PolicyForm(
+            data=data, initial=_initial(organizer), shredder_choices=shredder_choices(organizer), prefix="policy"
+        )
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["form"] = kwargs.get("form") or self._form()
+        ctx["policy"] = retention.policy_of(self.request.organizer)
+        ctx["policy_refused"] = permissions.change_organizer_policy(self.request, self.request.organizer)
         return ctx
 
     def post(self, request, *args, **kwargs):
+        require(permissions.change_organizer_policy(request, request.organizer))
         form = self._form(request.POST)
         if not form.is_valid():
             messages.error(request, _("We could not save your changes. See below for details."))

@@ -171,15 +171,17 @@ team.members.add(u)
     t(f"runperiodic before the new date -> {st['state']}, {st['emails_left']} e-mail addresses left")
     assert st["state"] == "noticed" and st["emails_left"] == 3
 
-    # 5. the new due date comes (moved into the past by the ORM, as waiting would): two hosts at once, one shred
+    # 5. the new due date comes (moved into the past by the ORM, as waiting would - the notice mail with it, since
+    # the shred never comes sooner than the notice period after the notice): two hosts at once, one shred
     orm_run(
         pretix,
         "from django.utils.timezone import now\nfrom datetime import timedelta\n"
         "from pretix_shredder_api.models import ScheduledShred\n"
-        "ScheduledShred.objects.filter(event_id=event_id).update(due=now() - timedelta(minutes=1))",
+        "ScheduledShred.objects.filter(event_id=event_id).update(\n"
+        "    due=now() - timedelta(minutes=1), notice_sent=now() - timedelta(days=3, minutes=1))",
         event_id=event_id,
     )
-    t("due date reached (schedule's due moved to now - 1 min)")
+    t("due date reached (schedule's due moved to now - 1 min, its notice to 3 days before)")
     results = two_runs_at_once(pretix)
     t(f"two scheduler runs at once -> {results}")
     st = wait_state(pretix, event_id, ("done", "failed"), t)
