@@ -21,8 +21,9 @@ class StorageError(Exception):
     """The finished zip could not be stored (the media storage is full or not writable)."""
 
 
-def index_data(event, shredder_ids: list[str], time, confirm_code: str | None) -> dict:
-    return {
+def index_data(event, shredder_ids: list[str], time, confirm_code: str | None, scope=None) -> dict:
+    """pretix's index.json; an export of a scope below the event adds ``scope`` (its kind, dates, order count)."""
+    index = {
         "instance": settings.SITE_URL,
         "organizer": event.organizer.slug,
         "event": event.slug,
@@ -30,6 +31,9 @@ def index_data(event, shredder_ids: list[str], time, confirm_code: str | None) -
         "shredders": list(shredder_ids),
         "confirm_code": confirm_code,
     }
+    if scope is not None and not scope.is_event:
+        index["scope"] = scope.summary()
+    return index
 
 
 def new_confirm_code() -> str:

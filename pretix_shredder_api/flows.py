@@ -6,17 +6,18 @@ Above both ``jobs`` (the rules and the record) and ``tasks`` (the Celery entry p
 
 from datetime import timedelta
 
-from . import jobs, tasks
+from . import jobs, scopes, tasks
 from .models import ShredderJob
 
 
 def start_export(
-    event, identity: jobs.Identity, shredder_ids: list[str], *, expires_in: timedelta = None
+    event, identity: jobs.Identity, shredder_ids: list[str], *, expires_in: timedelta = None, scope=None
 ) -> ShredderJob:
-    """Check pretix's constraints, create the job and queue its export. ``expires_in``: see
-    ``jobs.create_export_job``."""
-    jobs.check_event_constraints(event)
-    job = jobs.create_export_job(event, identity, shredder_ids, expires_in=expires_in)
+    """Check the constraints (pretix's for the whole event; for a scope below it, that its orders are over), create
+    the job and queue its export. ``expires_in``, ``scope``: see ``jobs.create_export_job``."""
+    scope = scope or scopes.WHOLE_EVENT
+    jobs.check_constraints(event, scope)
+    job = jobs.create_export_job(event, identity, shredder_ids, expires_in=expires_in, scope=scope)
     enqueue(job, "export")
     return job
 

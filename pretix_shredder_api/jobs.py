@@ -20,6 +20,7 @@ from pretix.base.i18n import LazyLocaleException
 from pretix.base.models import CachedFile, TeamAPIToken
 from pretix.base.shredder import ShredError, shred_constraints
 
+from . import scopes
 from .models import JobState, ScheduledShred, ShredderJob
 
 logger = logging.getLogger(__name__)
@@ -327,6 +328,22 @@ def check_event_constraints(event) -> None:
         raise ConstraintError(problem)
 
 
+def scope_of(job: ShredderJob) -> scopes.Scope:
+    return scopes.Scope.from_json(job.scope)
+
+
+def check_constraints(event, scope: scopes.Scope) -> None:
+    """pretix's constraints for the whole event (over, shop offline); for a scope below it, that all of the scope's
+    orders are over - the shop stays online and keeps selling other dates."""
+    if scope.is_event:
+        check_event_constraints(event)
+        return
+    try:
+        scopes.check_over(event, scope)
+    except scopes.ScopeError as e:
+        raise ConstraintError(e.msg, e.msgargs) from None
+
+
 def plugin_enabled(event) -> bool:
     """Switched on for the event - which, for this event-and-organizer plugin, needs it on for the organizer as well
     (pretix's rule for the level, ``is_app_active``). The per-event pages and policies (confirm code, export
@@ -362,16 +379,20 @@ def check_unchanged_since_export(job: ShredderJob) -> None:
     own = Q(content_type__in=ContentType.objects.get_for_models(ShredderJob, ScheduledShred).values()) | Q(
         action_type__startswith=OWN_ACTION_PREFIX
     )
-    changed = job.event.logentry_set.filter(datetime__gte=job.exported_at).exclude(own).exists()
+    # For a scope below the event, only entries about the scope's orders count: a new order for another date is no
+    # change of what was exported.
+    entries = scope_of(job).log_entries_of(job.event)
+    changed = entries.filter(datetime__gte=job.exported_at).exclude(own).exists()
     if changed:
         raise ShredError(MSG_CHANGED)
 
 
 def shredders_for(job: ShredderJob) -> list:
     """The offered shredder instances for the export's identifiers, in the order a shred runs them."""
-    from .shredders import offered, run_order
+    from .scope_shredders import offered_in
+    from .shredders import run_order
 
-    known = offered(job.event)
+    known = offered_in(job.event, scope_of(job))
     missing = [s for s in job.shredders if s not in known]
     if missing:
         raise ShredError(
@@ -385,9 +406,11 @@ def shredders_for(job: ShredderJob) -> list:
 # Transitions requested by a caller (``flows`` checks, calls these and queues the work)
 
 
-def create_export_job(event, identity: Identity, shredder_ids: list[str], *, expires_in: timedelta = None):
+def create_export_job(
+    event, identity: Identity, shredder_ids: list[str], *, expires_in: timedelta = None, scope=scopes.WHOLE_EVENT
+):
     """A new job in "export waiting" with its (still empty) file. ``expires_in``: how long the finished export stays
-    downloadable if not shredded (default ``export_expiry``)."""
+    downloadable if not shredded (default ``export_expiry``); ``scope``: what it exports and shreds."""
     cf = CachedFile.objects.create(
         date=now(),
         expires=now() + (expires_in if expires_in is not None else export_expiry(event)),
@@ -398,6 +421,7 @@ def create_export_job(event, identity: Identity, shredder_ids: list[str], *, exp
     job = ShredderJob.objects.create(
         event=event,
         shredders=list(shredder_ids),
+        scope=scope.as_json(),
         file=cf,
         locale=get_language() or settings.LANGUAGE_CODE,
         export_heartbeat=now(),
@@ -414,7 +438,7 @@ def check_shred_request(job: ShredderJob, confirm_code=None) -> bool:
     downloadable_file(job)  # 404/409/410 for a missing, running or failed export
     if shred_view(job).active:
         return False
-    check_event_constraints(job.event)
+    check_constraints(job.event, scope_of(job))
     check_confirm_code(job, confirm_code)
     return True
 
@@ -501,7 +525,7 @@ def log_shred(job: ShredderJob, action: str) -> None:
     """Log on the event with pretix's own action types, attributed to the credential that started the job."""
     from .archive import index_data
 
-    index = index_data(job.event, job.shredders, job.exported_at, confirm_code=None)
+    index = index_data(job.event, job.shredders, job.exported_at, confirm_code=None, scope=scope_of(job))
     del index["confirm_code"]  # the log is readable by more people than the export
     # The job is the logged object, so that "changed after the export" can tell this plugin's entries apart.
     identity = identity_of_job(job)

@@ -39,6 +39,9 @@ class ShredderJob(LoggingMixin, models.Model):
     user = models.ForeignKey("pretixbase.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     shredders = models.JSONField(default=list)
+    # What the job shreds (``scopes.Scope.as_json``): empty for the whole event, else the dates or validity scope
+    # with the ids and codes of its orders, fixed when the export started.
+    scope = models.JSONField(default=dict, blank=True)
     file = models.ForeignKey(
         "pretixbase.CachedFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import models
 
+from . import scopes
+
 logger = logging.getLogger(__name__)
 
 BLANK = "█"
@@ -60,6 +62,8 @@ PERSONAL_FILE_COLUMNS = (
     ("pretixbase", "CachedCombinedTicket", "file"),
 )
 SKIPPED_MODELS = {("pretixbase", "LogEntry"), ("pretixbase", "Event")}
+# Organizer-level data that reaches an order through a nullable link (customer accounts and what hangs on them)
+ORGANIZER_LEVEL = {("pretixbase", "Membership"), ("pretixbase", "Customer"), ("pretixbase", "GiftCard")}
 
 
 def tokens(text: str) -> tuple:
@@ -240,6 +244,66 @@ def rows_of(model, lookups, event):
     return model._base_manager.filter(q)
 
 
+def order_paths(model) -> list[str] | None:
+    """The lookups from a model to ``Order`` that select its rows of some orders, or None if it has no such rows.
+
+    Every path of at most three foreign keys whose hops after the first are non-null (``order``,
+    ``orderposition__order``, ``order_position__order``, ``position__order``): a nullable first hop is how pretix
+    links answers, mails and transactions to an order *or* a position. Organizer-level tables are not an order's
+    (the same rule as for the event: ``ORGANIZER_LEVEL``)."""
+    from pretix.base.models import Order
+
+    if _key(model) in ORGANIZER_LEVEL:
+        return None
+    found = []
+    for f in model._meta.get_fields():
+        if not (f.concrete and f.many_to_one and f.related_model is not None):
+            continue
+        if f.related_model is Order:
+            found.append(f.name)
+        elif f.related_model._meta.app_label != "auth" and f.related_model is not model:
+            for sub, nullable in _fk_paths(f.related_model, Order, depth=2, seen=(model,)):
+                if not nullable:
+                    found.append("__".join((f.name,) + sub))
+    return sorted(set(found), key=len) or None
+
+
+def scope_tables():
+    """``(model, [lookup to Order, …], [text column, …])`` for every table with rows of orders (cached)."""
+    global _SCOPE_TABLES
+    if _SCOPE_TABLES is None:
+        found = []
+        for model in apps.get_models():
+            if _key(model) in SKIPPED_MODELS or model._meta.proxy or model._meta.label == "pretixbase.Order":
+                continue
+            paths = order_paths(model)
+            cols = text_columns(model)
+            if paths and cols:
+                found.append((model, paths, cols))
+        from pretix.base.models import Order
+
+        found.append((Order, ["self"], text_columns(Order)))
+        _SCOPE_TABLES = found
+    return _SCOPE_TABLES
+
+
+_SCOPE_TABLES = None
+
+
+def scope_rows(model, event, scope):
+    """The rows of ``model`` in ``scope``: of the event (``event_filter``), or of the scope's orders."""
+    if scope.is_event:
+        return rows_of(model, event_filter(model), event)
+    from pretix.base.models import Order
+
+    if model is Order:
+        return scope.orders_of(event)
+    q = models.Q()
+    for path in order_paths(model) or ():
+        q |= models.Q(**{f"{path}__in": scope.orders})
+    return model._base_manager.filter(q) if q else model._base_manager.none()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Collecting
 
@@ -299,27 +363,29 @@ def public_values(event) -> set:
     return public
 
 
-def collect(event, export_file=None) -> PersonalValues:
-    """All personal values the event holds now (rows and log history), plus those in an export file of it."""
+def collect(event, export_file=None, scope=None) -> PersonalValues:
+    """All personal values the event - or a scope below it (``scopes.Scope``: the rows of its orders, their log
+    entries and mails, its dates' waiting list) - holds now (rows and log history), plus those in an export file."""
     from pretix.base.models import (
         Invoice,
         InvoiceAddress,
         InvoiceLine,
         OrderPayment,
-        OrderPosition,
         OrderRefund,
         OutgoingMail,
         QuestionAnswer,
     )
 
+    scope = scope or scopes.WHOLE_EVENT
     values = PersonalValues(public=public_values(event))
     add = values.add
-    for row in event.orders.values_list("email", "phone", "comment", "checkin_text", "meta_info", "api_meta"):
+    orders = scope.orders_of(event)
+    for row in orders.values_list("email", "phone", "comment", "checkin_text", "meta_info", "api_meta"):
         for v in row[:4]:
             add(v)
         values.add_data(parse_json(row[4]) or {}, personal=False)
         values.add_data(row[5] or {}, personal=True)
-    positions = OrderPosition.all.filter(order__event=event)
+    positions = scope.positions_of(event)
     for row in positions.values_list(
         "attendee_name_cached", "attendee_name_parts", "attendee_email", "company", "street", "zipcode", "city"
     ):
@@ -327,10 +393,10 @@ def collect(event, export_file=None) -> PersonalValues:
         values.add_data(row[1] or {}, personal=True)
         for v in row[2:]:
             add(v)
-    answers = QuestionAnswer.objects.filter(question__event=event)
+    answers = QuestionAnswer.objects.filter(question__event=event) if scope.is_event else scope.answers_of(event)
     for v in answers.filter(question__type__in=FREE_TEXT_QUESTION_TYPES).values_list("answer", flat=True):
         add(v)
-    for ia in InvoiceAddress.objects.filter(order__event=event).values_list(
+    for ia in InvoiceAddress.objects.filter(scope.order_q(event)).values_list(
         "company", "name_cached", "name_parts", "street", "zipcode", "city", "vat_id", "internal_reference",
         "beneficiary", "custom_field", "transmission_info",
     ):  # fmt: skip
@@ -340,7 +406,8 @@ def collect(event, export_file=None) -> PersonalValues:
             else:
                 add(v)
     to_fields = [f.name for f in Invoice._meta.concrete_fields if f.name.startswith("invoice_to")]
-    for row in Invoice.objects.filter(event=event).values_list(*to_fields, "internal_reference", "custom_field"):
+    invoices = Invoice.objects.filter(event=event) if scope.is_event else Invoice.objects.filter(scope.order_q(event))
+    for row in invoices.values_list(*to_fields, "internal_reference", "custom_field"):
         for v in row:
             if isinstance(v, dict | list):
                 values.add_data(v, personal=True)
@@ -348,48 +415,50 @@ def collect(event, export_file=None) -> PersonalValues:
                 # invoice_to is the whole address block: its lines are values of their own
                 for line in v.splitlines():
                     add(line)
-    for v in InvoiceLine.objects.filter(invoice__event=event).values_list("attendee_name", flat=True):
+    for v in InvoiceLine.objects.filter(invoice__in=invoices).values_list("attendee_name", flat=True):
         add(v)
-    for row in event.waitinglistentries.values_list("email", "phone", "name_cached", "name_parts"):
+    for row in scope.waiting_list_of(event).values_list("email", "phone", "name_cached", "name_parts"):
         add(row[0])
         add(row[1])
         add(row[2])
         values.add_data(row[3] or {}, personal=True)
-    for v in event.vouchers.filter(waitinglistentries__isnull=False).values_list("comment", flat=True):
+    vouchers = event.vouchers.filter(waitinglistentries__in=scope.waiting_list_of(event))
+    for v in vouchers.values_list("comment", flat=True):
         values.add_patterns(v or "")
     for model in (OrderPayment, OrderRefund):
-        for info in model.objects.filter(order__event=event).values_list("info", flat=True):
+        for info in model.objects.filter(scope.order_q(event)).values_list("info", flat=True):
             values.add_data(parse_json(info or "{}"))
-    for v in OrderRefund.objects.filter(order__event=event).values_list("comment", flat=True):
+    for v in OrderRefund.objects.filter(scope.order_q(event)).values_list("comment", flat=True):
         add(v)
-    for row in OutgoingMail.objects.filter(event=event).values_list("to", "cc", "bcc"):
+    mails = OutgoingMail.objects.filter(event=event)
+    for row in (mails if scope.is_event else mails.filter(order_id__in=scope.orders)).values_list("to", "cc", "bcc"):
         for v in row:
             values.add_data(v or [], personal=True)
-    _collect_bank(event, values)
-    for data in event.logentry_set.exclude(data="").values_list("data", flat=True).iterator(chunk_size=2000):
+    _collect_bank(event, values, scope)
+    logs = scope.log_entries_of(event).exclude(data="")
+    for data in logs.values_list("data", flat=True).iterator(chunk_size=2000):
         values.add_data(parse_json(data))
-    _collect_files(event, values)
+    _collect_files(event, values, scope)
     if export_file is not None:
         _collect_export(export_file, values)
     return values
 
 
-def _collect_bank(event, values) -> None:
+def _collect_bank(event, values, scope) -> None:
     try:
         BankTransaction = apps.get_model("banktransfer", "BankTransaction")
     except LookupError:  # pragma: no cover - the bank transfer plugin is part of pretix
         return
-    q = models.Q(event=event) | models.Q(order__event=event)
+    q = (models.Q(event=event) | models.Q(order__event=event)) if scope.is_event else scope.order_q(event)
     for row in BankTransaction.objects.filter(q).values_list("payer", "iban", "bic", "reference"):
         for v in row:
             values.add(v)
 
 
-def _collect_files(event, values) -> None:
+def _collect_files(event, values, scope) -> None:
     for app_label, model_name, column in PERSONAL_FILE_COLUMNS:
         model = apps.get_model(app_label, model_name)
-        lookups = event_filter(model)
-        for obj in rows_of(model, lookups, event).exclude(**{column: ""}).exclude(**{f"{column}__isnull": True}):
+        for obj in scope_rows(model, event, scope).exclude(**{column: ""}).exclude(**{f"{column}__isnull": True}):
             stored = getattr(obj, column)
             if stored and stored.name:
                 values.files.append((stored.name, model._meta.db_table, column))
@@ -456,15 +525,17 @@ def file_text(storage, name: str) -> str:
     return content.decode("utf-8", errors="ignore")
 
 
-def scan(event, values: PersonalValues) -> Report:
-    """Search the event's rows, log entries and files for ``values``; counts and locations only."""
+def scan(event, values: PersonalValues, scope=None) -> Report:
+    """Search the event's rows, log entries and files - or those of a scope below it (its orders' rows, log entries,
+    mails and files) - for ``values``; counts and locations only."""
     from django.core.files.storage import default_storage
 
     hits = defaultdict(set)  # (table, column, action_type) -> value indexes
 
+    scope = scope or scopes.WHOLE_EVENT
     if values.values:
-        for model, lookups, cols in event_tables():
-            qs = rows_of(model, lookups, event).values_list(*[c.attname for c in cols])
+        for model, _lookups, cols in event_tables() if scope.is_event else scope_tables():
+            qs = scope_rows(model, event, scope).values_list(*[c.attname for c in cols])
             # Files that are personal in themselves (invoices, tickets, uploads) count as one value each while they
             # are stored (below); the text of every other file of the event is searched.
             personal = {column for app, name, column in PERSONAL_FILE_COLUMNS if (app, name) == _key(model)}
@@ -480,7 +551,7 @@ def scan(event, values: PersonalValues) -> Report:
                         found = values.find(file_text(default_storage, value))
                         if found:
                             hits[(model._meta.db_table, cols[i].column + ":file", None)] |= found
-        logs = event.logentry_set.exclude(data="").values_list("action_type", "data")
+        logs = scope.log_entries_of(event).exclude(data="").values_list("action_type", "data")
         for action_type, data in logs.iterator(chunk_size=2000):
             found = values.find(_text_of(data))
             if found:

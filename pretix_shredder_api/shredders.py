@@ -25,9 +25,18 @@ from pretix.base.models import LogEntry, Order, OrderPayment, OrderRefund, Quest
 from pretix.base.shredder import BaseDataShredder, slow_delete
 from pretix.helpers.json import CustomJSONEncoder
 
-from . import residual
+from . import residual, scopes
 
 BLANK = residual.BLANK
+
+
+class ScopedShredder(BaseDataShredder):
+    """A completing shredder works on the whole event (as pretix's registry creates it) or on a scope below it
+    (``scopes.Scope``: the orders of some dates, or whose validity ended)."""
+
+    def __init__(self, event, scope=None):
+        super().__init__(event)
+        self.scope = scope or scopes.WHOLE_EVENT
 
 
 def _progress(items, progress_callback, total, offset=0):
@@ -61,7 +70,7 @@ def blank_personal(data, values: residual.PersonalValues, key=None, below=False)
     return data, False
 
 
-class LogEntryShredder(BaseDataShredder):
+class LogEntryShredder(ScopedShredder):
     verbose_name = _("Personal data in log entries")
     identifier = "log_personal_data"
     description = _(
@@ -75,14 +84,14 @@ class LogEntryShredder(BaseDataShredder):
     extra_values = None
 
     def _values(self) -> residual.PersonalValues:
-        values = residual.collect(self.event)
+        values = residual.collect(self.event, scope=self.scope)
         if self.extra_values is not None:
             for tup in self.extra_values.values:
                 values.add(" ".join(tup))
         return values
 
     def _plan(self, values):
-        entries = self.event.logentry_set.exclude(data="").order_by("pk")
+        entries = self.scope.log_entries_of(self.event).exclude(data="").order_by("pk")
         for le in entries.iterator(chunk_size=1000):
             data = residual.parse_json(le.data)
             if isinstance(data, str):
@@ -107,7 +116,7 @@ class LogEntryShredder(BaseDataShredder):
             LogEntry.objects.filter(pk=pk).update(data=json.dumps(new), shredded=True)
 
 
-class OrderQuestionAnswerShredder(BaseDataShredder):
+class OrderQuestionAnswerShredder(ScopedShredder):
     verbose_name = _("Answers to order-level questions")
     identifier = "order_question_answers"
     description = _(
@@ -116,7 +125,7 @@ class OrderQuestionAnswerShredder(BaseDataShredder):
     )
 
     def _answers(self):
-        return QuestionAnswer.objects.filter(order__event=self.event, orderposition__isnull=True)
+        return QuestionAnswer.objects.filter(self.scope.order_q(self.event), orderposition__isnull=True)
 
     def generate_files(self):
         by_order = {}
@@ -139,7 +148,7 @@ class OrderQuestionAnswerShredder(BaseDataShredder):
 NOTES_FORM_KEYS_COVERED = ("email", "email_repeat", "phone")  # removed by pretix's e-mail and phone shredders
 
 
-class OrderNotesShredder(BaseDataShredder):
+class OrderNotesShredder(ScopedShredder):
     verbose_name = _("Order comments, check-in texts and client metadata")
     identifier = "order_notes"
     description = _(
@@ -149,9 +158,13 @@ class OrderNotesShredder(BaseDataShredder):
     )
 
     def _plan(self):
-        orders = self.event.orders.filter(
-            ~Q(comment="") | Q(checkin_text__isnull=False) | ~Q(api_meta={}) | Q(meta_info__contains="_form_data")
-        ).order_by("code")
+        orders = (
+            self.scope.orders_of(self.event)
+            .filter(
+                ~Q(comment="") | Q(checkin_text__isnull=False) | ~Q(api_meta={}) | Q(meta_info__contains="_form_data")
+            )
+            .order_by("code")
+        )
         for o in orders.only("pk", "code", "comment", "checkin_text", "api_meta", "meta_info"):
             meta = residual.parse_json(o.meta_info or "{}")
             meta = meta if isinstance(meta, dict) else {}
@@ -187,7 +200,7 @@ class OrderNotesShredder(BaseDataShredder):
             )
 
 
-class PaymentDetailsShredder(BaseDataShredder):
+class PaymentDetailsShredder(ScopedShredder):
     verbose_name = _("Payment details")
     identifier = "payment_details"
     tax_relevant = True
@@ -203,19 +216,21 @@ class PaymentDetailsShredder(BaseDataShredder):
         return apps.get_model("banktransfer", "BankTransaction"), apps.get_model("banktransfer", "RefundExport")
 
     def _plan(self):
-        values = residual.collect(self.event)
+        values = residual.collect(self.event, scope=self.scope)
         for model in (OrderPayment, OrderRefund):
             fields = ["pk", "info", "order__code", "provider"] + (["comment"] if model is OrderRefund else [])
-            for row in model.objects.filter(order__event=self.event).order_by("pk").values(*fields):
+            for row in model.objects.filter(self.scope.order_q(self.event)).order_by("pk").values(*fields):
                 info = residual.parse_json(row["info"] or "{}")
                 new, changed = (info, False) if isinstance(info, str) else blank_personal(info, values, below=False)
                 comment = row.get("comment") or ""
                 if changed or comment:
                     yield model, row, info if changed else None, new if changed else None, comment
         BankTransaction, RefundExport = self._bank_models()
-        q = Q(event=self.event) | Q(order__event=self.event)
+        q = Q(event=self.event) | Q(order__event=self.event) if self.scope.is_event else self.scope.order_q(self.event)
         for bt in BankTransaction.objects.filter(q).exclude(payer=BLANK).order_by("pk"):
             yield BankTransaction, bt, None, None, ""
+        if not self.scope.is_event:
+            return  # refund exports are the event's (one file for many orders): the event's shred takes them
         for rex in RefundExport.objects.filter(event=self.event).order_by("pk"):
             new, changed = blank_personal(rex.rows, values)
             if changed:

@@ -129,7 +129,7 @@ def run_export(self, event, job_id: int) -> None:
             shredders = jobs.shredders_for(job)
             exported_at = now()
             code = archive.new_confirm_code()
-            index = archive.index_data(event, job.shredders, exported_at, code)
+            index = archive.index_data(event, job.shredders, exported_at, code, scope=jobs.scope_of(job))
             progress = Progress(row, "export", parts=len(shredders))
             checksum = archive.build_into_cachedfile(
                 job.file,
@@ -165,7 +165,7 @@ def run_shred(self, event, job_id: int, attempt: str) -> None:
     with language(job.locale), Heartbeat(row, "shred_heartbeat"):
         try:
             jobs.require_export_file(job)
-            jobs.check_event_constraints(job.event)
+            jobs.check_constraints(job.event, jobs.scope_of(job))
             jobs.check_unchanged_since_export(job)
             shredders = jobs.shredders_for(job)
             jobs.log_shred(job, "pretix.event.shredder.started")
@@ -187,7 +187,8 @@ def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progre
     started = time.monotonic()
     # Before any shredder runs: the event's personal values (in memory only), also those in the export file, which
     # still holds what a first, interrupted attempt of this shred may already have deleted.
-    before = residual.collect(job.event, export_file=job.file)
+    scope = jobs.scope_of(job)
+    before = residual.collect(job.event, export_file=job.file, scope=scope)
     scan_seconds = time.monotonic() - started
     for shredder in shredders:
         if hasattr(shredder, "extra_values"):
@@ -200,6 +201,6 @@ def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progre
             shredder.shred_data()
         steps[i]["done"] = True
     started = time.monotonic()
-    report = residual.scan(job.event, before)
+    report = residual.scan(job.event, before, scope=scope)
     jobs.record_residual(job.pk, attempt, report, scan_seconds + time.monotonic() - started)
     jobs.shred_succeeded(job, attempt, steps)

@@ -10,6 +10,7 @@ from django.urls import re_path
 from pretix.api.urls import event_router
 
 from .api.retention import OrganizerPolicyView, RetentionViewSet
+from .api.scopes import ScopeViewSet
 from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
 from .views.residual import ResidualView
@@ -37,6 +38,8 @@ def register_before(router, prefix: str, viewset, basename: str, before_basename
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
 # P policy/ and P schedule/…: the retention policy and schedule of the event (see api/retention.py)
 register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
+# P scopes/…: exports and shreds of a scope below the event (see api/scopes.py)
+register_before(event_router, PREFIX, ScopeViewSet, "shredders-scopes", BASENAME)
 
 urlpatterns = [
     re_path(

@@ -6,6 +6,7 @@ from pretix.api.urls import event_router
 from pretix.api.views.shredders import EventShreddersViewSet
 
 from pretix_shredder_api.api.retention import RetentionViewSet
+from pretix_shredder_api.api.scopes import ScopeViewSet
 from pretix_shredder_api.api.shredders import ShredderViewSet
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +41,9 @@ def test_documented_paths_resolve_to_our_viewset(name, path, kwargs):
 
 def test_builtin_registration_was_replaced_not_added_to():
     registered = [(prefix, viewset) for prefix, viewset, _basename in event_router.registry if prefix == "shredders"]
-    # the retention viewset's fixed paths (policy/, schedule/…) go first, so the shredder detail route cannot take them
-    assert registered == [("shredders", RetentionViewSet), ("shredders", ShredderViewSet)]
+    # the retention and scope viewsets' fixed paths (policy/, schedule/…, scopes/…) go first, so the shredder detail
+    # route cannot take them
+    assert registered == [("shredders", RetentionViewSet), ("shredders", ScopeViewSet), ("shredders", ShredderViewSet)]
     assert not any(viewset is EventShreddersViewSet for _p, viewset, _b in event_router.registry)
 
 
