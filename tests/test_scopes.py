@@ -270,3 +270,25 @@ def test_another_credential_does_not_see_the_scope_job(seeded, client, second_cl
     assert second_client.get(urls["download"]).status_code == 404
     bad = urls["scope"].rstrip("/").rsplit("/", 1)[0] + "/not-a-uuid/"
     assert client.get(bad).status_code == 404
+
+
+def _export_queries(client, event):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        resp = start(client, event, {"shredders": ALL_SCOPE_SHREDDERS, "ended_days_ago": 10})
+    assert resp.status_code == 202, resp.content
+    assert client.get(resp.json()["scope"]).json()["export"] == "succeeded"
+    return len(ctx.captured_queries)
+
+
+def test_the_scope_export_query_count_does_not_grow_with_the_orders_outside_it(client, seeded):
+    from .conftest import make_order
+
+    event, item = seeded["event"], seeded["item"]
+    first = _export_queries(client, event)
+    for i in range(30):
+        order = make_order(event, item, f"OUT{i:03d}", f"outside{i}@example.org")
+        order.all_positions.update(subevent=seeded["coming"])
+    assert _export_queries(client, event) == first
