@@ -1,5 +1,6 @@
 """Django ORM helpers run inside ``orm_server.py`` (pretix.settings, scopes disabled). Return JSON-able values."""
 
+import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -322,3 +323,125 @@ def clean_cached_files() -> dict:
     before = CachedFile.objects.count()
     pretix_clean_cached_files(sender=None)
     return {"deleted": before - CachedFile.objects.count()}
+
+
+def seed_series(dates: int = 10, over: int = 5, orders_per_date: int = 2) -> dict:
+    """A live event series: ``dates`` dates, the first ``over`` of them ended 40 days ago, the rest coming; each date
+    with ``orders_per_date`` paid orders full of personal data (e-mail, phone, attendee, answer, invoice address, a
+    logged change of the e-mail address). Returns slugs, the token, the order codes per date and the coming dates."""
+    with transaction.atomic():
+        org = Organizer.objects.create(slug=_slug("org"), name="Series")
+        ev = Event.objects.create(
+            organizer=org,
+            name={"en": "A season"},
+            slug=_slug("season"),
+            date_from=now() - timedelta(days=100),
+            currency="EUR",
+            live=True,
+            has_subevents=True,
+            plugins=settings.PRETIX_PLUGINS_DEFAULT,
+        )
+        item = Item.objects.create(event=ev, name="Seat", default_price=Decimal("23.00"), admission=True)
+        question = Question.objects.create(event=ev, question="Needs", type=Question.TYPE_STRING)
+        question.items.add(item)
+        channel = org.sales_channels.get(identifier="web")
+        past, coming = {}, []
+        for d in range(dates):
+            start = now() - timedelta(days=40, hours=2) if d < over else now() + timedelta(days=10 + d)
+            se = ev.subevents.create(name=f"Date {d}", date_from=start, date_to=start + timedelta(hours=2), active=True)
+            quota = ev.quotas.create(name=f"Q{d}", size=10000, subevent=se)
+            quota.items.add(item)
+            codes = []
+            for i in range(orders_per_date):
+                tag = f"d{d}o{i}{secrets.token_hex(3)}"
+                order = Order.objects.create(
+                    event=ev,
+                    email=f"buyer.{tag}@example.net",
+                    phone="+4930" + str(5550000 + d * 100 + i),
+                    status=Order.STATUS_PAID,
+                    datetime=now() - timedelta(days=60),
+                    expires=now() - timedelta(days=50),
+                    total=Decimal("23.00"),
+                    locale="en",
+                    sales_channel=channel,
+                    comment=f"Called about seat Quokka {tag}",
+                )
+                position = OrderPosition.objects.create(
+                    order=order,
+                    item=item,
+                    subevent=se,
+                    price=Decimal("23.00"),
+                    positionid=1,
+                    attendee_name_parts={"_scheme": "full", "full_name": f"Attendee {tag}"},
+                    attendee_email=f"attendee.{tag}@example.net",
+                )
+                QuestionAnswer.objects.create(orderposition=position, question=question, answer=f"quiet room {tag}")
+                InvoiceAddress.objects.create(
+                    order=order,
+                    name_parts={"_scheme": "full", "full_name": f"Buyer {tag}"},
+                    street=f"Street {tag}",
+                    zipcode="12345",
+                    city="Berlin",
+                    country="DE",
+                )
+                order.log_action(
+                    "pretix.event.order.contact.changed",
+                    data={"old_email": f"old.{tag}@example.net", "new_email": order.email},
+                )
+                order.create_transactions(is_new=True, dt_now=order.datetime)
+                codes.append(order.code)
+            if d < over:
+                past[str(se.pk)] = codes
+            else:
+                coming.append({"subevent": se.pk, "codes": codes})
+        result = {"organizer": org.slug, "event": ev.slug, "item": item.pk, "past": past, "coming": coming}
+        result.update(create_token(org.slug))
+        return result
+
+
+def dump_orders(organizer: str, event: str, codes: list) -> dict:
+    """Every row of these orders in every table that reaches an order, and their log entries, as text."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Q
+    from pretix.base.models import LogEntry
+
+    from pretix_shredder_api import residual
+
+    ev = _event(organizer, event)
+    ids = list(Order.objects.filter(event=ev, code__in=codes).values_list("pk", flat=True))
+    out = {}
+    for model, _paths, _cols in residual.scope_tables():
+        if model is Order:
+            qs = Order.objects.filter(pk__in=ids)
+        else:
+            q = Q()
+            for path in residual.order_paths(model):
+                q |= Q(**{f"{path}__in": ids})
+            qs = model._base_manager.filter(q)
+        out[model._meta.label] = [repr(sorted(r.items())) for r in qs.order_by("pk").values()]
+    logs = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Order), object_id__in=ids)
+    out["logs"] = [repr(sorted(r.items())) for r in logs.order_by("pk").values()]
+    return out
+
+
+def personal_values_of(organizer: str, event: str, codes: list) -> int:
+    """How many of these orders' rows and log entries still hold a personal value of theirs (an independent count
+    by substring search of the tags the seed put into every value)."""
+    from django.contrib.contenttypes.models import ContentType
+    from pretix.base.models import LogEntry
+
+    ev = _event(organizer, event)
+    orders = Order.objects.filter(event=ev, code__in=codes)
+    ids = list(orders.values_list("pk", flat=True))
+    texts = []
+    for o in orders:
+        texts += [o.email or "", str(o.phone or ""), o.comment or ""]
+    for p in OrderPosition.all.filter(order_id__in=ids):
+        texts += [p.attendee_name_cached or "", json.dumps(p.attendee_name_parts or {}), p.attendee_email or ""]
+    texts += list(QuestionAnswer.objects.filter(orderposition__order_id__in=ids).values_list("answer", flat=True))
+    for ia in InvoiceAddress.objects.filter(order_id__in=ids):
+        texts += [ia.street or "", json.dumps(ia.name_parts or {})]
+    logs = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Order), object_id__in=ids)
+    texts += list(logs.values_list("data", flat=True))
+    return sum(1 for t in texts if "example.net" in t or "Quokka" in t or "quiet room" in t or "Street d" in t
+               or "Attendee d" in t or "Buyer d" in t or "+4930" in t)  # fmt: skip
