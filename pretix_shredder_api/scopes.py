@@ -227,14 +227,6 @@ def for_ended(event, days: int, at=None) -> Scope:
     return _freeze(event, VALIDITY, orders_over(event, validity_over_q(cutoff)), (), days)
 
 
-def due_scope(event, days: int, at=None) -> Scope | None:
-    """``for_ended``, or None when nothing is due (the scheduler asks this)."""
-    try:
-        return for_ended(event, days, at)
-    except ScopeError:
-        return None
-
-
 def check_over(event, scope: Scope) -> None:
     """Before a scope's shred: every order of it must still be completely over (an order changed since - a position
     on a coming date added - waits for a new export). The shop may stay online."""
