@@ -30,7 +30,6 @@ from datetime import UTC, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
-from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -40,7 +39,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import flows, jobs, reasons
+from . import flows, jobs, labels, reasons
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -69,6 +68,11 @@ MSG_NOT_CANCELLABLE = _("This scheduled shred can no longer be cancelled (it is 
 MSG_NOT_POSTPONABLE = _("This scheduled shred can no longer be postponed (it is {state}).")
 MSG_CANCELLED_EXPORT = _("This scheduled shred was cancelled; its export has been deleted.")
 MSG_NO_EXPORT_YET = _("No export has been made for this schedule yet.")
+MSG_POSTPONE_TOO_FAR = ngettext_lazy(
+    "Please choose a date at most %(days)s day after the current due date (at the latest %(date)s).",
+    "Please choose a date at most %(days)s days after the current due date (at the latest %(date)s).",
+    "days",
+)
 MSG_MIN_NOTICE = ngettext_lazy(
     "The notice period must be at least %(days)s day.", "The notice period must be at least %(days)s days.", "days"
 )
@@ -758,10 +762,7 @@ def check_postpone_date(s: ScheduledShred, until: datetime) -> None:
     latest = latest_postpone(s)
     if until > latest:
         raise PostponeDateError(
-            _("Please choose a date at most {days} days after the current due date (at the latest {date}).").format(
-                days=MAX_POSTPONE.days,
-                date=date_format(latest.astimezone(s.event.timezone), "SHORT_DATETIME_FORMAT"),
-            )
+            MSG_POSTPONE_TOO_FAR % {"days": MAX_POSTPONE.days, "date": labels.datetime_text(latest, s.event.timezone)}
         )
 
 
