@@ -49,6 +49,8 @@ EXPORT = DEMO_DIR / "export.zip"
 SEED_SCRIPT = ROOT / "demo" / "seed.py"
 
 ORGANIZER, EVENT = "demo", "shredder-demo"
+RETENTION_EVENT, RETENTION_ORDERS = "retention-demo", 40  # a second finished event, with its own retention policy
+RETENTION_PAGE = "/control/event/{organizer}/{event}/shredder-api/retention/"
 ADMIN_LOGIN = ("admin@localhost", "admin")  # created by pretix's own migrations
 DEFAULT_SHREDDERS = ("order_emails", "attendee_info", "question_answers")
 TEST_PLUGIN = "pretix_shredder_testplugin"  # installed in .venv for the tests; never part of the demo
@@ -146,10 +148,10 @@ def migrate():
     note(f"database ready ({time.monotonic() - started:.0f} s; log: .demo/migrate.log)")
 
 
-def seed(orders):
-    args = [sys.executable, str(SEED_SCRIPT), "--organizer", ORGANIZER, "--event", EVENT, "--orders", str(orders)]
-    args += ["--member", ADMIN_LOGIN[0], "--members-keep-password"]
-    log = DEMO_DIR / "seed.log"
+def seed(orders, event=EVENT, extra=(), log_name="seed.log"):
+    args = [sys.executable, str(SEED_SCRIPT), "--organizer", ORGANIZER, "--event", event, "--orders", str(orders)]
+    args += ["--member", ADMIN_LOGIN[0], "--members-keep-password", *extra]
+    log = DEMO_DIR / log_name
     with open(log, "w") as err:
         try:
             result = subprocess.run(
@@ -406,6 +408,8 @@ def demo(args, started):
     migrate()
     step(3, total, f"Seeding a finished, offline event with {args.orders} orders")
     info = seed(args.orders)
+    seed(RETENTION_ORDERS, RETENTION_EVENT, ("--invoices", "0", "--retention-policy"), "seed-retention.log")
+    note(f"event {ORGANIZER}/{RETENTION_EVENT} has its own retention policy: the periodic run below schedules it")
     save_info(info)
     step(4, total, "pretix's periodic tasks, once (what its cron job runs)")
     run_periodic()
@@ -464,6 +468,9 @@ def banner(proc, base_url, info):
         f"                 e-mail {ADMIN_LOGIN[0]}   password {ADMIN_LOGIN[1]}",
         f"  the plugin     {base_url}{page}",
         f'                 (event "{info["event"]}" -> "Data shredder" in the navigation; needs "view orders")',
+        f"  retention      {base_url}{RETENTION_PAGE.format(organizer=info['organizer'], event=RETENTION_EVENT)}",
+        f"                 (a scheduled shred, its export and notice mail; the organizer's policy: {base_url}"
+        f"/control/organizer/{info['organizer']}/shredder-retention/)",
         f"  the CLI        export {env}",
         f"                 {cli_shown()} list",
         "  stop it        make demo-stop      (start it again: make demo-serve; a new run: make demo)",

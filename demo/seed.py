@@ -130,6 +130,9 @@ def _ensure_team_and_token(organizer, member_emails):
     team = organizer.teams.filter(name=TEAM_NAME).first()
     if team is None:
         team = organizer.teams.create(name=TEAM_NAME, all_events=True, all_event_permissions=True)
+    if not team.all_organizer_permissions:  # the organizer's Data retention page needs its settings permission
+        team.all_organizer_permissions = True
+        team.save(update_fields=["all_organizer_permissions"])
     for user in User.objects.filter(email__in=list(member_emails)):
         team.members.add(user)
     token = team.tokens.filter(name=TOKEN_NAME, active=True).first() or team.tokens.create(name=TOKEN_NAME)
@@ -579,7 +582,42 @@ def _parse_args(argv):
         help="the --member users may log in without changing their password first (the demo's admin / admin)",
     )
     parser.add_argument("--random-seed", type=int, default=None, help="repeatable names and answers")
+    parser.add_argument(
+        "--retention-policy",
+        action="store_true",
+        help="give the event its own retention policy, set by the first --member (the next periodic run schedules it)",
+    )
     return parser.parse_args(argv)
+
+
+RETENTION_POLICY = {
+    "enabled": True,
+    "shredders": ["order_emails", "attendee_info", "question_answers"],
+    "days_after_event": 14,
+    "notice_days": 7,
+}
+
+
+def set_retention_policy(organizer_slug, event_slug, member_emails=()):
+    """The event's own retention policy (``RETENTION_POLICY``), logged as set by the first member, so the demo shows
+    a scheduled shred with its attribution: the event ended 30 days ago, so the next periodic run schedules it,
+    exports the data and mails the notice; the shred is due a notice period later."""
+    from django_scopes import scopes_disabled
+    from pretix.base.models import User
+
+    from pretix_shredder_api import retention
+
+    with scopes_disabled():
+        event = _seeded_event(organizer_slug, event_slug)
+        user = User.objects.filter(email__in=list(member_emails)).first()
+        retention.update_policy(event, RETENTION_POLICY, user=user)
+    return RETENTION_POLICY
+
+
+def _seeded_event(organizer_slug, event_slug):
+    from pretix.base.models import Event
+
+    return Event.objects.get(organizer__slug__iexact=organizer_slug, slug__iexact=event_slug)
 
 
 def setup_django(config_file=None):
@@ -616,6 +654,8 @@ def main(argv=None):
         from pretix.base.models import User
 
         User.objects.filter(email__in=args.member).update(needs_password_change=False)
+    if args.retention_policy:
+        info["retention_policy"] = set_retention_policy(args.organizer, args.event, args.member[:1])
     print(json.dumps(info, indent=2))
     return 0
 

@@ -17,8 +17,10 @@ class PluginApp(PluginConfig):
         name = _("Data shredder API")
         author = _("pretix-shredder-api developers")
         description = _(
-            "The data shredder REST API: export personal data of a finished event, download it, then shred it - "
-            "with job records that say what was shredded, when and by whom."
+            "Removing personal data with care: the data shredder REST API (export, download, then shred, with job "
+            "records that say what was shredded, when and by whom), retention policies that shred automatically "
+            "after an event with notice and a cancel window, reports of what personal data is still stored, and an "
+            "overview of all events of an organizer."
         )
         visible = True
         version = __version__

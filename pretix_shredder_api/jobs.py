@@ -150,10 +150,12 @@ class Identity:
     oauth_application: object = None
     user: object = None
     policy: object = None
+    # A policy's: whose policy it is and who set it (``retention.policy_source``); never part of the key.
+    attribution: dict = field(default=None, compare=False, hash=False)
 
     @classmethod
-    def for_policy(cls, organizer) -> "Identity":
-        return cls(policy=organizer)
+    def for_policy(cls, organizer, attribution=None) -> "Identity":
+        return cls(policy=organizer, attribution=attribution or {})
 
     @classmethod
     def of(cls, auth, user) -> "Identity":
@@ -183,6 +185,7 @@ class Identity:
             "api_token": self.api_token,
             "oauth_application": self.oauth_application,
             "user": self.user,
+            "policy_attribution": self.attribution or {},
         }
 
     def log_kwargs(self) -> dict:
@@ -190,7 +193,9 @@ class Identity:
 
     def log_data(self) -> dict:
         """What a log entry's data says about who acted when no user or credential did (a policy)."""
-        return {"policy": self.policy.slug} if self.policy is not None else {}
+        if self.policy is None:
+            return {}
+        return {"policy": self.policy.slug, "attribution": self.attribution or {}}
 
 
 POLICY_PREFIX = "policy:"
@@ -198,7 +203,7 @@ POLICY_PREFIX = "policy:"
 
 def identity_of_job(job: ShredderJob) -> Identity:
     if job.owner.startswith(POLICY_PREFIX):
-        return Identity.for_policy(job.event.organizer)
+        return Identity.for_policy(job.event.organizer, job.policy_attribution)
     return Identity(api_token=job.api_token, oauth_application=job.oauth_application, user=job.user)
 
 
@@ -579,10 +584,11 @@ def shred_failed(job_id: int, attempt: str, message: str) -> None:
             shred_state=JobState.FAILED, shred_message=message, shred_finished=now()
         ):
             job = ShredderJob.objects.select_related("event", "api_token", "oauth_application", "user").get(pk=job_id)
+            identity = identity_of_job(job)
             job.log_action(
                 ACTION_SHRED_FAILED,
-                data={"job": str(job.public_id), "shredders": job.shredders, "message": message},
-                **identity_of_job(job).log_kwargs(),
+                data={"job": str(job.public_id), "shredders": job.shredders, "message": message, **identity.log_data()},
+                **identity.log_kwargs(),
             )
             release_file(ShredderJob.objects.filter(pk=job_id))
 

@@ -37,6 +37,9 @@ class ShredderJob(LoggingMixin, models.Model):
         "pretixapi.OAuthApplication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     user = models.ForeignKey("pretixbase.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A job the retention scheduler started: whose policy it was and who set that policy, as recorded when the
+    # export started (``retention.policy_source``; no e-mail, no lookup when it is shown). Empty for other jobs.
+    policy_attribution = models.JSONField(default=dict, blank=True)
 
     shredders = models.JSONField(default=list)
     # What the job shreds (``scopes.Scope.as_json``): empty for the whole event, else the dates or validity scope
@@ -123,7 +126,11 @@ class ScheduledShred(LoggingMixin, models.Model):
     notice_sent = models.DateTimeField(null=True, blank=True)
     postponed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # A reason key (``reasons.py``), rendered in the reader's language; older rows hold an English text.
     last_error = models.TextField(blank=True)
+    # Whose policy planned this shred and who set it (``retention.policy_source``): recorded when the schedule is
+    # created, again when its export starts (the policy then in force is the one that shreds).
+    policy_attribution = models.JSONField(default=dict, blank=True)
     # The last error the admins were mailed about: the same error on the next retry is not mailed again.
     reported_error = models.TextField(blank=True)
     job = models.ForeignKey(ShredderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

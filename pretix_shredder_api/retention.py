@@ -30,7 +30,6 @@ from datetime import UTC, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
-from django.utils.formats import date_format
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -40,7 +39,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import flows, jobs
+from . import flows, jobs, labels, reasons
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -65,12 +64,15 @@ LOG_POLICY_CHANGED = "pretix_shredder_api.policy.changed"
 STEP_STALE = timedelta(minutes=10)  # a step claimed by a run that died before doing it is retried after this
 
 MSG_NO_SCHEDULE = _("No shred is scheduled for this event.")
-MSG_NO_SHREDDERS = _("None of the policy's data shredders is available for this event.")
-MSG_STEP_INTERRUPTED = _("The scheduled run was interrupted before it could start its work; it is tried again.")
 MSG_NOT_CANCELLABLE = _("This scheduled shred can no longer be cancelled (it is {state}).")
 MSG_NOT_POSTPONABLE = _("This scheduled shred can no longer be postponed (it is {state}).")
 MSG_CANCELLED_EXPORT = _("This scheduled shred was cancelled; its export has been deleted.")
 MSG_NO_EXPORT_YET = _("No export has been made for this schedule yet.")
+MSG_POSTPONE_TOO_FAR = ngettext_lazy(
+    "Please choose a date at most %(days)s day after the current due date (at the latest %(date)s).",
+    "Please choose a date at most %(days)s days after the current due date (at the latest %(date)s).",
+    "days",
+)
 MSG_MIN_NOTICE = ngettext_lazy(
     "The notice period must be at least %(days)s day.", "The notice period must be at least %(days)s days.", "days"
 )
@@ -133,22 +135,45 @@ def policy_problems(policy: Policy, changed=()) -> dict:
     return problems
 
 
-def known_shredders(obj) -> dict:
-    """Identifier → name of the data shredders a policy of this event or organizer may name.
+@dataclass(frozen=True)
+class ShredderFacts:
+    """What a policy form and its preview say about a data shredder: pretix's words and its tax warning."""
+
+    identifier: str
+    name: str
+    description: str
+    tax_relevant: bool
+
+
+def shredder_facts(obj) -> dict:
+    """Identifier → ``ShredderFacts`` of the data shredders a policy of this event or organizer may name.
 
     An event: the shredders it offers. An organizer: those any of its events offers (one event per distinct set of
     plugins), and those every event offers (pretix's own and this plugin's), so an organizer without events can set
     its policy. The API and the pages validate against this, on both levels."""
-    from .shredders import offered, offered_everywhere
+    from pretix.base.shredder import register_core_shredders
+
+    from .shredders import COMPLETING, offered
 
     if isinstance(obj, Event):
-        events, known = [obj], {}
+        events, instances = [obj], []
     else:
         one_per_plugin_set = obj.events.order_by().values("plugins").annotate(first=Min("pk")).values("first")
-        events, known = Event.objects.filter(pk__in=one_per_plugin_set), offered_everywhere()
+        events = Event.objects.filter(pk__in=one_per_plugin_set)
+        instances = [cls(None) for cls in [*register_core_shredders(None), *COMPLETING]]
     for event in events:
-        known.update({k: str(s.verbose_name) for k, s in offered(event).items()})
-    return known
+        instances.extend(offered(event).values())
+    return {
+        sh.identifier: ShredderFacts(
+            sh.identifier, str(sh.verbose_name), str(getattr(sh, "description", "") or ""), bool(sh.tax_relevant)
+        )
+        for sh in instances
+    }
+
+
+def known_shredders(obj) -> dict:
+    """Identifier → name of the data shredders a policy of this event or organizer may name (``shredder_facts``)."""
+    return {k: f.name for k, f in shredder_facts(obj).items()}
 
 
 def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
@@ -167,6 +192,133 @@ def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
             else:
                 obj.settings.set(key, list(value) if name == "shredders" else value)
         obj.log_action(LOG_POLICY_CHANGED, data={"policy": changes}, user=user, auth=auth)
+
+
+def policy_source(event) -> dict:
+    """Whose retention policy acts on this event and who set it, for the attribution of every automatic action.
+
+    The level: the event's own policy once the event overrides any field, else the organizer's. Who set it: the
+    credential of the latest ``policy.changed`` entry on that level (a token's and team's names, an application's
+    name, a user's id - no e-mail address), ``{}`` when no entry is there (set before, or outside the plugin).
+    Recorded on the schedule and its job (``policy_attribution``) so nothing is looked up when it is shown."""
+    from django.contrib.contenttypes.models import ContentType
+    from pretix.base.models import LogEntry
+
+    level = "event" if overridden(event) else "organizer"
+    obj = event if level == "event" else event.organizer
+    entry = (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, action_type=LOG_POLICY_CHANGED
+        )
+        .select_related("api_token__team", "oauth_application")
+        .order_by("-datetime", "-pk")
+        .first()
+    )
+    set_by = {}
+    if entry is not None:
+        if entry.api_token_id and entry.api_token:
+            set_by = {"type": "token", "name": entry.api_token.name, "team": entry.api_token.team.name}
+        elif entry.oauth_application_id and entry.oauth_application:
+            set_by = {"type": "application", "name": entry.oauth_application.name, "user": entry.user_id}
+        elif entry.user_id:
+            set_by = {"type": "user", "user": entry.user_id}
+        if set_by:
+            set_by["at"] = entry.datetime.isoformat()
+    return {
+        "level": level,
+        "organizer": event.organizer.slug,
+        "organizer_name": str(event.organizer.name),
+        "event": event.slug if level == "event" else None,
+        "set_by": set_by,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What a policy would do, before it is saved
+
+
+@dataclass(frozen=True)
+class PlannedShred:
+    event: object
+    notice_at: datetime
+    due: datetime
+    mails: int  # notice mails the next run sends for it (its admins), 0 while its notice time has not come
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What saving a policy would do at the next scheduler run (nothing is saved to compute it)."""
+
+    planned: list  # PlannedShred of the events it would schedule (over, no schedule yet), the soonest first
+    later: int  # events under the policy that are not over yet: scheduled once they are
+    active: int  # shreds already scheduled that go on (re-planned under the new values)
+    dropped: int  # shreds already scheduled that the change would drop (the policy switched off)
+    tax_relevant: list  # ShredderFacts of the policy's shredders that remove tax-relevant data
+
+    @property
+    def mails(self) -> int:
+        return sum(p.mails for p in self.planned)
+
+    @property
+    def first_due(self):
+        return self.planned[0].due if self.planned else None
+
+    @property
+    def takes_effect(self) -> bool:
+        """A save would schedule shreds or mail people at the next run (the pages then ask to confirm)."""
+        return bool(self.planned or self.dropped)
+
+
+def _with_overrides(event, base: Policy) -> Policy:
+    """The policy an event would have when its organizer's policy is ``base`` (the event's own fields win)."""
+    own = policy_of(event).as_dict()
+    values = {**base.as_dict(), **{k: own[k] for k in overridden(event)}}
+    values["shredders"] = tuple(values["shredders"])
+    return Policy(**values)
+
+
+def preview(obj, policy: Policy) -> Preview:
+    """What storing ``policy`` (the merged, effective values) on this organizer or event would do."""
+    if isinstance(obj, Event):
+        events, policies = [obj], {obj.pk: policy}
+    else:
+        events = list(obj.events.all())
+        policies = {e.pk: _with_overrides(e, policy) for e in events}
+    active = {
+        s.event_id
+        for s in ScheduledShred.objects.filter(event__in=[e.pk for e in events], state__in=ACTIVE_SCHEDULE_STATES)
+    }
+    blocked = set(
+        ScheduledShred.objects.filter(event__in=[e.pk for e in events])
+        .exclude(state=ScheduleState.DROPPED)
+        .values_list("event_id", flat=True)
+    )
+    planned, later, going_on, dropped, tax = [], 0, 0, 0, {}
+    facts = shredder_facts(obj)
+    for event in events:
+        p = policies[event.pk]
+        if event.pk in active:
+            going_on, dropped = (going_on + 1, dropped) if p.enabled else (going_on, dropped + 1)
+            continue
+        if not p.enabled:
+            continue
+        for ident in p.shredders:
+            if ident in facts and facts[ident].tax_relevant:
+                tax[ident] = facts[ident]
+        if event.pk in blocked:
+            continue
+        if not is_over(event):
+            later += 1
+            continue
+        notice_at, due = plan(event, p)
+        mails = len(admins(event)) if notice_at <= now() else 0
+        planned.append(PlannedShred(event, notice_at, due, mails))
+    if isinstance(obj, Event) or policy.enabled:
+        for ident in policy.shredders:
+            if ident in facts and facts[ident].tax_relevant:
+                tax[ident] = facts[ident]
+    planned.sort(key=lambda p: (p.due, p.event.pk))
+    return Preview(planned, later, going_on, dropped, sorted(tax.values(), key=lambda f: f.name))
 
 
 def policy_organizers_events():
@@ -257,7 +409,11 @@ def create_schedule(event) -> ScheduledShred | None:
     try:
         with transaction.atomic():
             schedule = ScheduledShred.objects.create(
-                event=event, shredders=list(policy.shredders), due=due, notice_at=notice_at
+                event=event,
+                shredders=list(policy.shredders),
+                due=due,
+                notice_at=notice_at,
+                policy_attribution=policy_source(event),
             )
     except IntegrityError:  # another run created it a moment ago
         return None
@@ -292,9 +448,9 @@ def _step(s: ScheduledShred) -> bool:
     event, policy = s.event, policy_of(s.event)
     if s.state != ScheduleState.SHREDDING:
         if not policy.enabled:
-            return _drop(s, _("The retention policy was switched off."))
+            return _drop(s, reasons.key("policy_off"))
         if not is_over(event):
-            return _drop(s, _("The event is not over any more."))
+            return _drop(s, reasons.key("event_reopened"))
     if s.state == ScheduleState.SCHEDULED:
         _replan(s, event, policy)
         return now() >= s.notice_at and _start_export(s)
@@ -369,53 +525,70 @@ def _start_export(s: ScheduledShred) -> bool:
         return False
     shredders = shredders_available(s.event, Policy(shredders=tuple(s.shredders)))
     if not shredders:
-        return _fail(s, MSG_NO_SHREDDERS)
+        return _fail(s, reasons.key("no_shredders"))
+    attribution = policy_source(s.event)  # the policy in force now is the one whose export this is
     try:
         with language(s.event.settings.locale):
             # Downloadable until the due date (moved on when the notice is sent) and the usual time after it.
             job = flows.start_export(
                 s.event,
-                jobs.Identity.for_policy(s.event.organizer),
+                jobs.Identity.for_policy(s.event.organizer, attribution),
                 shredders,
                 expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(s.event),
             )
     except jobs.JobError as e:
-        return _fail(s, str(e))
-    ScheduledShred.objects.filter(pk=s.pk).update(job=job)
+        return _fail(s, _reason_of(e, s.event))
+    ScheduledShred.objects.filter(pk=s.pk).update(job=job, policy_attribution=attribution)
+    s.policy_attribution = attribution
     _log(s, "export_started", job=str(job.public_id), shredders=shredders)
     return True
 
 
 def _check_export(s: ScheduledShred, event, policy: Policy) -> bool:
     if s.job is None:
-        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+        return s.updated < now() - STEP_STALE and _fail(s, reasons.key("interrupted"))
     view = jobs.export_view(s.job)
     if view.active:
         return False
     if view.state == JobState.FAILED:
-        return _fail(s, view.message)
+        return _fail(s, reasons.key("export_failed", reasons.msgid_of(view.message, s.job.locale)))
     if _shredders_changed(s, policy):
         return _renew(s, policy)
     return _announce(s, event, policy)
 
 
 def _usable_export(s: ScheduledShred) -> str:
-    """ "" if the schedule's export can be shredded now, else why not."""
+    """ "" if the schedule's export can be shredded now, else why not (a reason key)."""
     if s.job is None:
-        return str(jobs.MSG_FILE_GONE)
+        return reasons.key("export_gone")
     try:
         jobs.downloadable_file(s.job)
+    except jobs.ExportFailed:
+        return reasons.key("export_failed")
+    except jobs.JobError:
+        return reasons.key("export_gone")
+    try:
         jobs.check_unchanged_since_export(s.job)
-    except (jobs.JobError, ShredError) as e:
-        return str(e)
+    except ShredError:
+        return reasons.key("changed_after_export")
     return ""
+
+
+def _reason_of(error, event) -> str:
+    """The reason key of a refusal from ``jobs``/``flows``: pretix's constraints (shop online, event not over)
+    by the event's state, anything else as a failure of the step with the message as its detail."""
+    if isinstance(error, jobs.ConstraintError):
+        return reasons.key("shop_online" if event.live else "event_not_over")
+    if isinstance(error, jobs.JobNotFound):
+        return reasons.key("export_gone")
+    return reasons.key("export_failed", reasons.msgid_of(str(error), "en"))
 
 
 def _start_shred(s: ScheduledShred) -> bool:
     try:
         jobs.check_event_constraints(s.event)  # never for a live shop or an event that is not over
     except jobs.ConstraintError as e:
-        return _fail(s, str(e))
+        return _fail(s, _reason_of(e, s.event))
     problem = _usable_export(s)
     if problem:
         return _fail(s, problem)
@@ -424,21 +597,21 @@ def _start_shred(s: ScheduledShred) -> bool:
     try:
         job = flows.request_shred(s.job, s.job.confirm_code)  # the policy holds the export, so it knows the code
     except jobs.JobError as e:
-        return _fail(s, str(e))
+        return _fail(s, _reason_of(e, s.event))
     _log(s, "shred_started", job=str(job.public_id))
     return True
 
 
 def _check_shred(s: ScheduledShred) -> bool:
     if s.job is None:
-        return _fail(s, jobs.MSG_FILE_GONE)
+        return _fail(s, reasons.key("export_gone"))
     view = jobs.shred_view(s.job)
     if view.state == "":
-        return s.updated < now() - STEP_STALE and _fail(s, MSG_STEP_INTERRUPTED)
+        return s.updated < now() - STEP_STALE and _fail(s, reasons.key("interrupted"))
     if view.active:
         return False
     if view.state == JobState.FAILED:
-        return _fail(s, view.message)
+        return _fail(s, reasons.key("shred_failed", reasons.msgid_of(view.message, s.job.locale)))
     if not _claim(s, ScheduleState.DONE, last_error=""):
         return False
     _log(s, "done", job=str(s.job.public_id))
@@ -458,15 +631,15 @@ def _retry(s: ScheduledShred, event, policy: Policy) -> bool:
         try:
             jobs.check_event_constraints(event)
         except jobs.ConstraintError as e:
-            return _fail(s, str(e))
+            return _fail(s, _reason_of(e, event))
         return _announce(s, event, policy)
     _replan(s, event, policy)
     return now() >= s.notice_at and _start_export(s)
 
 
-def _fail(s: ScheduledShred, message) -> bool:
-    """Record and report a failure. Returns False: the schedule rests until the next periodic run retries it."""
-    message = str(message)
+def _fail(s: ScheduledShred, message: str) -> bool:
+    """Record and report a failure (``message``: a reason key, see ``reasons``). Returns False: the schedule rests
+    until the next periodic run retries it."""
     if not ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
         state=ScheduleState.FAILED,
         version=F("version") + 1,
@@ -483,10 +656,13 @@ def _fail(s: ScheduledShred, message) -> bool:
     return False
 
 
-def _drop(s: ScheduledShred, reason) -> bool:
-    if not _claim(s, ScheduleState.DROPPED, last_error=str(reason)):
+def _drop(s: ScheduledShred, reason: str) -> bool:
+    """No longer due: final. Its export (if one was made) has no purpose left and is deleted, as a cancelled one's."""
+    if not _claim(s, ScheduleState.DROPPED, last_error=reason):
         return False
-    _log(s, "dropped", reason=str(reason))
+    _log(s, "dropped", reason=reason)
+    if s.job is not None:
+        jobs.discard_export(s.job)  # one still being made is deleted by a later run (discard_cancelled_exports)
     return True
 
 
@@ -509,6 +685,28 @@ def current_schedule(event) -> ScheduledShred | None:
     """The event's active schedule, else its most recent one."""
     qs = ScheduledShred.objects.filter(event=event).select_related("job")
     return qs.filter(state__in=ACTIVE_SCHEDULE_STATES).first() or qs.first()
+
+
+def expected_due(s: ScheduledShred) -> tuple[str, datetime | None]:
+    """What a page may say about when a schedule shreds: ``(when, date)``.
+
+    ``due``: on that date - for a schedule before its notice, the date the next run plans (never sooner than a
+    full notice period from now, so a page never shows a past date the scheduler would move); ``after_notice``: a
+    failed one shreds only after a new notice, at the earliest that date; ``shredding``; ``done`` (on the date it
+    ended); ``cancelled`` and ``dropped``: no date at all."""
+    if s.state == ScheduleState.SCHEDULED:
+        policy = policy_of(s.event)
+        return "due", max(_target(s, s.event, policy), now() + notice_period(policy))
+    if s.state in (ScheduleState.EXPORTING, ScheduleState.NOTICED):
+        return "due", s.due
+    if s.state == ScheduleState.FAILED:
+        policy = policy_of(s.event)
+        return "after_notice", max(_target(s, s.event, policy), now() + notice_period(policy))
+    if s.state == ScheduleState.SHREDDING:
+        return "shredding", s.due
+    if s.state == ScheduleState.DONE:
+        return "done", s.updated
+    return str(s.state), None
 
 
 def schedule_export(s: ScheduledShred | None):
@@ -539,11 +737,10 @@ def cancel(s: ScheduledShred, *, user=None, auth=None) -> ScheduledShred:
 
 
 def discard_cancelled_exports() -> None:
-    """Delete the exports of cancelled schedules that were still being made when the schedule was cancelled (each
-    periodic run, once the export has ended)."""
-    for s in ScheduledShred.objects.filter(state=ScheduleState.CANCELLED, job__file__isnull=False).select_related(
-        "job"
-    ):
+    """Delete the exports of cancelled and dropped schedules that were still being made when the schedule ended
+    (each periodic run, once the export has ended)."""
+    ended = (ScheduleState.CANCELLED, ScheduleState.DROPPED)
+    for s in ScheduledShred.objects.filter(state__in=ended, job__file__isnull=False).select_related("job"):
         jobs.discard_export(s.job)
 
 
@@ -565,10 +762,7 @@ def check_postpone_date(s: ScheduledShred, until: datetime) -> None:
     latest = latest_postpone(s)
     if until > latest:
         raise PostponeDateError(
-            _("Please choose a date at most {days} days after the current due date (at the latest {date}).").format(
-                days=MAX_POSTPONE.days,
-                date=date_format(latest.astimezone(s.event.timezone), "SHORT_DATETIME_FORMAT"),
-            )
+            MSG_POSTPONE_TOO_FAR % {"days": MAX_POSTPONE.days, "date": labels.datetime_text(latest, s.event.timezone)}
         )
 
 
@@ -613,6 +807,7 @@ def start_of_day(day, event) -> datetime:
 def _log_data(s: ScheduledShred, **extra) -> dict:
     return {
         "policy": s.event.organizer.slug,
+        "attribution": s.policy_attribution,
         "due": s.due.isoformat(),
         "state": s.state,
         "shredders": s.shredders,
@@ -653,17 +848,24 @@ def notify(s: ScheduledShred, kind: str) -> list:
     url = mainreverse_absolute(
         "plugins:pretix_shredder_api:retention", kwargs={"organizer": event.organizer.slug, "event": event.slug}
     )
+    from .labels import datetime_text, policy_label
+
     for user in recipients:
         with language(user.locale):
-            due = date_format(s.due.astimezone(event.timezone), "SHORT_DATETIME_FORMAT")
+            due = datetime_text(s.due, event.timezone)  # the date as planned now (re-planned before the notice)
+            reason = reasons.render(s.last_error, event, absolute=True)
             context = {
                 "event": str(event.name),
                 "organizer": str(event.organizer.name),
+                "policy": policy_label(s.policy_attribution or {"organizer_name": str(event.organizer.name)}),
                 "due": due,
                 "shredders": ", ".join(
                     str(sh.verbose_name) for k, sh in event.get_data_shredders().items() if k in s.shredders
                 ),
-                "error": s.last_error,
+                "error": reason.text if reason else "",
+                "next_step": reason.next_step if reason else "",
+                "next_link": reason.link if reason else "",
+                "notice_days": notice_period(policy_of(event)).days,
                 "url": url,
             }
             subject = SUBJECTS[kind].format(event=context["event"], date=due)

@@ -9,7 +9,7 @@ from the router and this plugin's viewset registered in its place, so the docume
 from django.urls import re_path
 from pretix.api.urls import event_router
 
-from .api.retention import OrganizerPolicyView, RetentionViewSet
+from .api.retention import OrganizerPolicyPreviewView, OrganizerPolicyView, RetentionViewSet
 from .api.scopes import ScopeViewSet
 from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
@@ -82,6 +82,11 @@ urlpatterns = [
         r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/$",
         OrganizerPolicyView.as_view(),
         name="api-organizer-policy",
+    ),
+    re_path(
+        r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/preview/$",
+        OrganizerPolicyPreviewView.as_view(),
+        name="api-organizer-policy-preview",
     ),
     # pretix puts plugin URLs after its own, so this sees only the paths the router above did not match
     re_path(r"^api/v1/organizers/[^/]+/events/[^/]+/shredders/(?P<rest>.*)$", unmatched, name="api-unmatched"),

@@ -12,9 +12,10 @@ schedule). Registered from ``signals`` (webhooks) and ``apps.ready`` (log texts)
 
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from . import jobs, labels
+from . import jobs, labels, reasons
 from .jobs import ACTION_SHRED_FAILED
 from .models import ShredderJob
 from .retention import LOG_POLICY_CHANGED
@@ -56,7 +57,8 @@ def completed_extras(job) -> dict:
 
 def build_shred_payload(logentry) -> dict | None:
     """The payload of a shred webhook: organizer, event, action, the job id (``null`` for a shred from pretix's
-    control panel), the shredders' identifiers, who started it; ``message`` for a failure."""
+    control panel), the shredders' identifiers, the retention policy that started it (``retention_policy``, null for
+    a person's shred); ``message`` for a failure."""
     if logentry.event is None:
         return None
     job_id = jobs.logged_job_id(logentry)
@@ -68,6 +70,7 @@ def build_shred_payload(logentry) -> dict | None:
         "job": job_id,
         "shredders": jobs.logged_shredders(logentry),
         "source": "api" if job_id else "control",
+        "retention_policy": labels.logentry_policy(logentry),
         "datetime": logentry.datetime.isoformat(),
     }
     if logentry.action_type == ACTION_SHRED_FAILED:
@@ -168,13 +171,17 @@ def register_log_texts():
 
 POLICY_TEXT = _("{who} changed the data retention policy.")
 RETENTION_TEXTS = {
-    SCHEDULE_PREFIX + "created": _("The retention policy scheduled the removal of personal data for {due}."),
-    SCHEDULE_PREFIX + "export_started": _("The retention policy started the export of the personal data."),
-    SCHEDULE_PREFIX + "notice_sent": _("The retention policy sent the notice of the removal on {due}."),
-    SCHEDULE_PREFIX + "shred_started": _("The retention policy started removing the personal data."),
-    SCHEDULE_PREFIX + "done": _("The retention policy removed the personal data."),
-    SCHEDULE_PREFIX + "failed": _("The scheduled removal of personal data failed (attempt {attempt}): {error}"),
-    SCHEDULE_PREFIX + "dropped": _("The scheduled removal of personal data is no longer due and was dropped."),
+    SCHEDULE_PREFIX + "created": _("{who} scheduled the removal of personal data for {due}."),
+    SCHEDULE_PREFIX + "export_started": _("{who} started the export of the personal data."),
+    SCHEDULE_PREFIX + "notice_sent": _("{who} sent the notice of the removal on {due}."),
+    SCHEDULE_PREFIX + "shred_started": _("{who} started removing the personal data."),
+    SCHEDULE_PREFIX + "done": _("{who} removed the personal data."),
+    SCHEDULE_PREFIX + "failed": _(
+        "The removal of personal data scheduled by {who} failed (attempt {attempt}): {error}"
+    ),
+    SCHEDULE_PREFIX + "dropped": _(
+        "The removal of personal data scheduled by {who} is no longer due and was dropped: {error}"
+    ),
     SCHEDULE_PREFIX + "cancelled": _("{who} cancelled the scheduled removal of personal data."),
     SCHEDULE_PREFIX + "postponed": _("{who} postponed the scheduled removal of personal data to {due}."),
 }
@@ -199,9 +206,11 @@ RETENTION_WEBHOOKS = {
 
 
 def who_of(logentry) -> str:
-    """The person or credential of a retention entry; the policy itself where nobody acted."""
+    """The person or credential of a retention entry; where nobody acted, the policy and who set it."""
     if logentry.user_id is None and logentry.api_token_id is None and logentry.oauth_application_id is None:
-        return str(_("The retention policy"))
+        data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+        if "policy" not in data:
+            return str(_("The retention policy"))
     return labels.logentry_credential(logentry)
 
 
@@ -219,8 +228,12 @@ def build_schedule_payload(logentry) -> dict | None:
         "shredders": list(data.get("shredders") or []),
         "datetime": logentry.datetime.isoformat(),
     }
+    payload["retention_policy"] = labels.logentry_policy(logentry)
     if logentry.action_type == SCHEDULE_PREFIX + "failed":
-        payload.update(message=data.get("error", ""), attempt=data.get("attempt"))
+        stored = data.get("error", "")
+        with translation.override("en"):  # a receiver has no language: the English text, and the key
+            message = reasons.text(stored, logentry.event)
+        payload.update(message=message, reason=reasons.code(stored), attempt=data.get("attempt"))
     return payload
 
 
@@ -253,6 +266,7 @@ def register_retention_log_texts():
         def display(self, logentry, data):
             values = {"due": "?", "attempt": "?", "error": "", **(data if isinstance(data, dict) else {})}
             values["due"] = str(values["due"])[:10]
+            values["error"] = reasons.text(values.get("error") or values.get("reason") or "", logentry.event)
             return str(self.plain).format(who=who_of(logentry), **{k: values[k] for k in ("due", "attempt", "error")})
 
     class PolicyLogEntryType(NoOpShredderMixin, LogEntryType):

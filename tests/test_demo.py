@@ -67,3 +67,31 @@ def test_the_demo_settings_send_mail_to_files_share_a_cache_and_load_no_test_plu
         "LOCATION": str(tmp_path / "data/demo-cache"),
     }
     assert (test_plugin, plugin) == (False, True)
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_a_retention_schedule_and_its_admin_may_open_the_retention_pages():
+    """``make demo``'s second event: seeded, its own policy set by the demo admin, scheduled by the periodic run;
+    the demo admin sees both retention pages (no 403) and may change the organizer's policy."""
+    from django.test import Client
+    from pretix.base.models import User
+
+    from demo.seed import seed_event, set_retention_policy
+    from pretix_shredder_api import retention
+    from pretix_shredder_api.models import ScheduledShred
+
+    User.objects.create_user("demo-admin@example.org", "secret-password-123")
+    seed_event("demo", "retention-demo", orders=3, with_invoices=0, member_emails=("demo-admin@example.org",))
+    set_retention_policy("demo", "retention-demo", ["demo-admin@example.org"])
+    retention.run_schedule()
+    s = ScheduledShred.objects.get(event__slug="retention-demo")
+    assert s.state == "noticed" and s.policy_attribution["level"] == "event"
+    c = Client()
+    assert c.login(email="demo-admin@example.org", password="secret-password-123")
+    assert c.get("/control/organizer/demo/shredder-retention/").status_code == 200
+    html = c.get("/control/event/demo/retention-demo/shredder-api/retention/").content.decode()
+    assert "Retention policy of this event (set by user #" in html
+    assert (
+        'id="shredder-retention-policy-refused"'
+        not in c.get("/control/organizer/demo/shredder-retention/").content.decode()
+    )

@@ -170,9 +170,15 @@ def write_every_entry(organizer, event, user, client, base_url):
     jobs.shred_failed(failing.pk, failing.shred_attempt, "Boom")  # failed, on the job (as a worker records it)
     event.log_action("pretix_shredder_api.settings.changed", user=user, data={"shredder_api_export_lifetime": 30})
     s = ScheduledShred.objects.create(
-        event=event, due=now() + timedelta(days=3), notice_at=now(), shredders=["order_emails"]
+        event=event,
+        due=now() + timedelta(days=3),
+        notice_at=now(),
+        shredders=["order_emails"],
+        policy_attribution=retention.policy_source(event),  # as the scheduler records it
     )
     due = s.due.isoformat()[:10]
+    # the event overrides the notice: its own policy, set by the user (by id: no e-mail in the attribution)
+    POLICY = f"Retention policy of this event (set by user #{user.pk})"
     retention._log(s, "created", due=s.due.isoformat(), notice_at=s.notice_at.isoformat())
     retention._log(s, "export_started", job=str(job.public_id), shredders=["order_emails"])
     retention._log(s, "notice_sent", due=s.due.isoformat(), recipients=1)
@@ -194,13 +200,15 @@ def write_every_entry(organizer, event, user, client, base_url):
          f"started by {TOKEN}, failed: Boom"),
         ("event", "pretix_shredder_api.settings.changed", f"{WHO} changed the data shredder API settings of this "
          "event."),
-        ("event", prefix + "created", f"The retention policy scheduled the removal of personal data for {due}."),
-        ("event", prefix + "export_started", "The retention policy started the export of the personal data."),
-        ("event", prefix + "notice_sent", f"The retention policy sent the notice of the removal on {due}."),
-        ("event", prefix + "shred_started", "The retention policy started removing the personal data."),
-        ("event", prefix + "done", "The retention policy removed the personal data."),
-        ("event", prefix + "failed", "The scheduled removal of personal data failed (attempt 2): Shop is online"),
-        ("event", prefix + "dropped", "The scheduled removal of personal data is no longer due and was dropped."),
+        ("event", prefix + "created", f"{POLICY} scheduled the removal of personal data for {due}."),
+        ("event", prefix + "export_started", f"{POLICY} started the export of the personal data."),
+        ("event", prefix + "notice_sent", f"{POLICY} sent the notice of the removal on {due}."),
+        ("event", prefix + "shred_started", f"{POLICY} started removing the personal data."),
+        ("event", prefix + "done", f"{POLICY} removed the personal data."),
+        ("event", prefix + "failed", f"The removal of personal data scheduled by {POLICY} failed (attempt 2): "
+         "Shop is online"),
+        ("event", prefix + "dropped", f"The removal of personal data scheduled by {POLICY} is no longer due and was "
+         "dropped: over no more"),
         ("event", prefix + "cancelled", f"{WHO} cancelled the scheduled removal of personal data."),
         ("event", prefix + "postponed", f"{WHO} postponed the scheduled removal of personal data to {due}."),
     ]  # fmt: skip

@@ -300,7 +300,7 @@ def test_postpone_at_most_a_year_beyond_the_due_date(client, schedule_url, notic
     latest = noticed.due + timedelta(days=365)
     message = (
         "Please choose a date at most 365 days after the current due date "
-        f"(at the latest {date_format(latest, 'SHORT_DATETIME_FORMAT')})."
+        f"(at the latest {date_format(latest, 'SHORT_DATETIME_FORMAT')} UTC)."  # with its time zone
     )
     for date in ("9999-12-31", (latest + timedelta(seconds=1)).isoformat()):
         resp = client.post(schedule_url + "postpone/", {"date": date}, format="json")

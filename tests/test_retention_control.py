@@ -61,6 +61,7 @@ def test_organizer_page_saves_the_policy(admin, organizer, event):
             "policy-shredders": ["order_emails", "attendee_info"],
             "policy-days_after_event": "60",
             "policy-notice_days": "14",
+            "confirmed": "1",  # it schedules the event that is over: the page asks first (tests/test_retention_preview)
         },
     )
     assert resp.status_code == 302
@@ -98,6 +99,7 @@ def test_event_page_overrides_and_inherits(admin, event, organizer, enabled):
             "policy-shredders": ["order_emails"],
             "policy-days_after_event": "10",
             "policy-notice_days": "2",
+            "confirmed": "1",
         },
     )
     assert resp.status_code == 302
@@ -132,7 +134,7 @@ def test_event_page_postpone_and_cancel(admin, noticed, event):
     resp = admin.post(EVENT_PAGE, {"action": "postpone", "postpone-date": "2000-01-01"}, follow=True)
     assert "Please choose a date after the current due date." in resp.content.decode()
 
-    resp = admin.post(EVENT_PAGE, {"action": "cancel"}, follow=True)
+    resp = admin.post(EVENT_PAGE, {"action": "cancel", "confirmed": "1"}, follow=True)
     assert "The scheduled shred has been cancelled." in resp.content.decode()
     noticed.refresh_from_db()
     assert noticed.state == "cancelled"
@@ -180,7 +182,7 @@ def test_postpone_form_to_the_end_of_the_calendar_is_a_form_error_and_saves_noth
 
 def test_cancel_says_the_export_is_deleted_and_the_download_is_404(admin, noticed):
     file_id = noticed.job.file_id
-    resp = admin.post(EVENT_PAGE, {"action": "cancel"}, follow=True)
+    resp = admin.post(EVENT_PAGE, {"action": "cancel", "confirmed": "1"}, follow=True)
     html = resp.content.decode()
     assert "The scheduled shred has been cancelled. Its export has been deleted" in html
     assert "This scheduled shred was cancelled; its export has been deleted." in html  # and the page keeps saying so

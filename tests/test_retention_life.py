@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail as djmail
-from django.utils.formats import date_format
 from django.utils.timezone import now
 from freezegun import freeze_time
 from pretix.base.models import CachedFile, LogEntry, Order
 
-from pretix_shredder_api import retention
+from pretix_shredder_api import labels, retention
 from pretix_shredder_api.models import ScheduledShred, ShredderJob
 
 from .conftest import token_client
@@ -83,7 +82,7 @@ def test_whole_life_with_postpone(clock, policy, event, token):
     assert len(djmail.outbox) == 1
     notice = djmail.outbox[0]
     assert notice.to == ["admin@example.org"]
-    due_text = date_format(s.due, "SHORT_DATETIME_FORMAT")
+    due_text = labels.datetime_text(s.due, event.timezone)
     assert notice.subject == f"Personal data of Sample Conference will be shredded on {due_text}"
     assert "/control/event/bigevents/sampleconf/shredder-api/retention/" in notice.body
     assert emails_left(event) == 3
@@ -99,6 +98,8 @@ def test_whole_life_with_postpone(clock, policy, event, token):
         "shredders": ["order_emails"],
         "attempts": 0,
         "last_error": "",
+        "last_error_code": None,
+        "scheduled_by": {"level": "organizer", "organizer": "bigevents", "event": None, "set_by": None},
         "export": "succeeded",
         "shred": None,
     }
@@ -176,7 +177,7 @@ def test_event_reopened_before_due_is_dropped_and_planned_again_later(clock, pol
     clock.move_to(due_of(event) + timedelta(minutes=5))
     retention.run_schedule()
     dropped = ScheduledShred.objects.get(event=event)
-    assert (dropped.state, dropped.last_error) == ("dropped", "The event is not over any more.")
+    assert (dropped.state, dropped.last_error) == ("dropped", "reason:event_reopened")  # a key, see test_reasons
     assert emails_left(event) == 3
 
     # once it is over again, a new schedule is planned from the new end
@@ -197,14 +198,11 @@ def test_shop_online_at_due_fails_reports_once_and_retries_until_it_works(clock,
     clock.move_to(due_of(event) + timedelta(minutes=5))
     retention.run_schedule()
     s = schedule_of(event)
-    assert (s.state, s.attempts, s.last_error) == (
-        "failed",
-        1,
-        "Your ticket shop needs to be offline to use this feature.",
-    )
+    assert (s.state, s.attempts, s.last_error) == ("failed", 1, "reason:shop_online")
     assert emails_left(event) == 3
     assert len(djmail.outbox) == 1 and "failed" in djmail.outbox[0].subject
-    assert "Your ticket shop needs to be offline" in djmail.outbox[0].body
+    assert "The ticket shop of this event is online" in djmail.outbox[0].body
+    assert "/control/event/bigevents/sampleconf/live/" in djmail.outbox[0].body  # the next step's link
 
     # the next period retries (and fails again: logged, not mailed a second time)
     clock.tick(timedelta(minutes=10))
@@ -242,7 +240,7 @@ def test_changed_after_export_is_reported_then_reexported_and_shredded(clock, po
     clock.move_to(due_of(event) + timedelta(minutes=5))
     retention.run_schedule()
     s = schedule_of(event)
-    assert (s.state, s.last_error) == ("failed", "Something happened in your event after the export, please try again.")
+    assert (s.state, s.last_error) == ("failed", "reason:changed_after_export")
     assert emails_left(event) == 3 and len(djmail.outbox) == 1
     first.refresh_from_db()
     assert first.shred_state == ""  # never shredded from the stale export
@@ -273,7 +271,7 @@ def test_export_failure_is_reported_and_retried_at_the_next_period(clock, policy
     monkeypatch.setattr(archive, "build_into_cachedfile", broken)
     retention.run_schedule()
     s = schedule_of(event)
-    assert (s.state, s.attempts, s.last_error) == ("failed", 1, "Internal error")
+    assert (s.state, s.attempts, s.last_error) == ("failed", 1, "reason:export_failed:Internal error")
     assert s.job.export_state == "failed" and s.notice_sent is None
     assert [m.subject for m in djmail.outbox] == ["The scheduled data shred of Sample Conference failed"]
     assert "Internal error" in djmail.outbox[0].body
@@ -366,14 +364,14 @@ def test_failure_and_notice_have_log_texts_and_webhook_payloads(clock, policy, e
     s = schedule_of(event)
     entries = {e.action_type: e for e in LogEntry.objects.filter(object_id=s.pk, content_type__model="scheduledshred")}
     failed = entries["pretix_shredder_api.schedule.failed"]
+    policy = "Retention policy of organizer “Big Events”"  # set without a user (the fixture): nobody to name
     assert str(failed.display()) == (
-        "The scheduled removal of personal data failed (attempt 1): "
-        "Your ticket shop needs to be offline to use this feature."
+        f"The removal of personal data scheduled by {policy} failed (attempt 1): The ticket shop of this event is "
+        "online; pretix shreds personal data only while the shop is offline. Take the shop offline. The shred is "
+        "then announced again, with the full notice."
     )
     notice = entries["pretix_shredder_api.schedule.notice_sent"]
-    assert (
-        str(notice.display()) == f"The retention policy sent the notice of the removal on {s.due.date().isoformat()}."
-    )
+    assert str(notice.display()) == f"{policy} sent the notice of the removal on {s.due.date().isoformat()}."
 
     hooks = get_all_webhook_events()
     payload = hooks[failed.action_type].build_payload(failed)
@@ -383,7 +381,10 @@ def test_failure_and_notice_have_log_texts_and_webhook_payloads(clock, policy, e
         "action": "pretix_shredder_api.schedule.failed",
         "due": s.due.isoformat(),
         "shredders": ["order_emails"],
-        "message": "Your ticket shop needs to be offline to use this feature.",
+        "message": "The ticket shop of this event is online; pretix shreds personal data only while the shop is "
+        "offline. Take the shop offline. The shred is then announced again, with the full notice.",
+        "reason": "shop_online",
         "attempt": 1,
+        "retention_policy": {"level": "organizer", "organizer": "bigevents", "event": None, "set_by": None},
     }
     assert hooks[notice.action_type].build_payload(notice)["action"] == "pretix_shredder_api.schedule.notice_sent"

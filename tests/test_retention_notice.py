@@ -86,11 +86,7 @@ def test_refused_notice_export_then_offline_after_the_due_date_gives_a_full_noti
     clock.move_to(s.notice_at + timedelta(minutes=1))
     retention.run_schedule()
     s = schedule_of(event)
-    assert (s.state, s.notice_sent, s.last_error) == (
-        "failed",
-        None,
-        "Your ticket shop needs to be offline to use this feature.",
-    )
+    assert (s.state, s.notice_sent, s.last_error) == ("failed", None, "reason:shop_online")
     assert notices() == []
 
     for days in (3, NOTICE + 1, NOTICE + 5):  # failing on, past the due date

@@ -36,6 +36,7 @@ PAGE_ATTACK = {
 }
 PAGE_GOOD = {
     "action": "policy",
+    "confirmed": "1",
     "policy-enabled": "on",
     "policy-shredders": ["order_emails"],
     "policy-days_after_event": "10",

@@ -116,6 +116,7 @@ def test_api_shred_delivers_started_and_completed(
         "job": str(job.public_id),
         "shredders": ["order_emails", "attendee_info"],
         "source": "api",
+        "retention_policy": None,
     }
     assert [without_volatile(p) for p in receiver.received] == [
         {**expected, "action": "pretix.event.shredder.started"},
@@ -146,6 +147,7 @@ def test_failed_shred_delivers_failed_with_the_message(
             "job": str(job.public_id),
             "shredders": ["order_emails"],
             "source": "api",
+            "retention_policy": None,
             "message": "Something happened in your event after the export, please try again.",
         }
     ]
@@ -159,8 +161,8 @@ def test_control_panel_shred_delivers_too(receiver, user, orders, event, django_
     save_artifact("control_panel_shred", receiver.received)
     expected = {"organizer": "bigevents", "event": "sampleconf", "job": None, "shredders": ["order_emails"]}
     assert [without_volatile(p) for p in receiver.received] == [
-        {**expected, "source": "control", "action": "pretix.event.shredder.started"},
-        {**expected, "source": "control", "action": "pretix.event.shredder.completed"},
+        {**expected, "source": "control", "retention_policy": None, "action": "pretix.event.shredder.started"},
+        {**expected, "source": "control", "retention_policy": None, "action": "pretix.event.shredder.completed"},
     ]
 
 
@@ -204,6 +206,7 @@ def test_a_stale_shred_is_delivered_as_failed_by_the_periodic_cleanup(
             "job": str(job.public_id),
             "shredders": ["order_emails"],
             "source": "api",
+            "retention_policy": None,
             "message": "The data shredding stopped unexpectedly because the process working on it ended. "
             "The export is still available: start the shred again to finish it.",
         }

@@ -1,8 +1,10 @@
 """REST endpoints of the retention policy and its schedule: thin views over ``retention``.
 
 * ``GET|PATCH /api/v1/organizers/<o>/shredder-policy/`` - the organizer's policy (read: any credential of the
-  organizer, as pretix's organizer settings).
-* ``GET|PATCH P policy/`` - the event's effective policy and its overrides (read: ``event.orders:read``).
+  organizer, as pretix's organizer settings); ``POST …/shredder-policy/preview/`` - what a PATCH with the same body
+  would do, saving nothing (asked of ``permissions`` like the PATCH).
+* ``GET|PATCH P policy/`` - the event's effective policy and its overrides (read: ``event.orders:read``);
+  ``POST P policy/preview/`` likewise.
 * ``GET P schedule/``, ``GET P schedule/download/``, ``POST P schedule/cancel/``, ``POST P schedule/postpone/``
   (read: ``event.orders:read``).
 
@@ -22,7 +24,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import jobs, permissions, retention
+from .. import jobs, labels, permissions, reasons, retention
 from ..downloads import file_response
 from .shredders import NoSerializerMetadata, ShredderPermission, as_dict, refusal
 
@@ -56,10 +58,10 @@ MSG_UNKNOWN_EVENT_SHREDDER = _('"{identifier}" is not a known data shredder for 
 MSG_UNKNOWN_ORGANIZER_SHREDDER = _('"{identifier}" is not a known data shredder for the events of this organizer.')
 
 
-def save_policy(request, obj, *, allow_null=False, current=None) -> Response | None:
-    """Validate a PATCH of an event's or organizer's policy against the effective policy it would make, store it
-    and log it; a 400 answer or None. The one validation of both levels: a body that is not a JSON object (DRF's
-    ``non_field_errors``), unknown shredders (``retention.known_shredders``), and ``retention.policy_problems``."""
+def validate_policy(request, obj, *, allow_null=False, current=None):
+    """``(changes, merged policy, None)`` of a PATCH body, or ``(None, None, 400 answer)``. The one validation of
+    both levels, for the PATCH and its preview: a body that is not a JSON object (DRF's ``non_field_errors``),
+    unknown shredders (``retention.known_shredders``), and ``retention.policy_problems``."""
     s = PolicySerializer(
         data=request.data,
         known=retention.known_shredders(obj),
@@ -72,10 +74,52 @@ def save_policy(request, obj, *, allow_null=False, current=None) -> Response | N
     merged = current(changes)
     problems = retention.policy_problems(merged, changed=changes)
     if problems:
-        return Response({k: [str(m) for m in v] for k, v in problems.items()}, status=http.HTTP_400_BAD_REQUEST)
+        answer = Response({k: [str(m) for m in v] for k, v in problems.items()}, status=http.HTTP_400_BAD_REQUEST)
+        return None, None, answer
+    return changes, merged, None
+
+
+def save_policy(request, obj, *, allow_null=False, current=None) -> Response | None:
+    """Validate a PATCH of an event's or organizer's policy (``validate_policy``), store it and log it; a 400 answer
+    or None."""
+    changes, _merged_policy, refused = validate_policy(request, obj, allow_null=allow_null, current=current)
+    if refused is not None:
+        return refused
     if changes:
         retention.update_policy(obj, changes, user=request.user, auth=request.auth)
     return None
+
+
+PREVIEW_LISTED = 10  # the soonest planned shreds a preview lists
+
+
+def preview_body(obj, policy: retention.Policy) -> dict:
+    """What storing ``policy`` would do at the next scheduler run (``retention.preview``)."""
+    p = retention.preview(obj, policy)
+    return {
+        "policy": policy.as_dict(),
+        "schedules": len(p.planned),
+        "first_due": p.first_due.isoformat() if p.first_due else None,
+        "mails": p.mails,
+        "events": [
+            {
+                "event": planned.event.slug,
+                "notice_at": planned.notice_at.isoformat(),
+                "due": planned.due.isoformat(),
+                "mails": planned.mails,
+            }
+            for planned in p.planned[:PREVIEW_LISTED]
+        ],
+        "later": p.later,
+        "active": p.active,
+        "dropped": p.dropped,
+        "tax_relevant": [{"identifier": f.identifier, "name": f.name} for f in p.tax_relevant],
+    }
+
+
+def preview_policy(request, obj, *, allow_null=False, current=None) -> Response:
+    changes, merged, refused = validate_policy(request, obj, allow_null=allow_null, current=current)
+    return refused or Response(preview_body(obj, merged))
 
 
 def _merged(obj, changes: dict, parent=None) -> retention.Policy:
@@ -112,6 +156,19 @@ class OrganizerPolicyView(APIView):
         return Response(retention.policy_of(organizer).as_dict())
 
 
+class OrganizerPolicyPreviewView(APIView):
+    """``POST …/shredder-policy/preview/``: what the PATCH with this body would do; nothing is saved."""
+
+    permission = None  # asked of ``permissions`` like the PATCH
+    permission_classes = [ShredderPermission]
+    metadata_class = NoSerializerMetadata
+
+    def post(self, request, *args, **kwargs):
+        organizer = request.organizer
+        require(permissions.change_organizer_policy(request, organizer))
+        return preview_policy(request, organizer, current=lambda changes: _merged(organizer, changes))
+
+
 def schedule_body(s) -> dict:
     job = s.job
     return {
@@ -122,7 +179,9 @@ def schedule_body(s) -> dict:
         "postponed": s.postponed_at is not None,
         "shredders": s.shredders,
         "attempts": s.attempts,
-        "last_error": s.last_error,
+        "last_error": reasons.text(s.last_error, s.event),
+        "last_error_code": reasons.code(s.last_error),
+        "scheduled_by": labels.policy_payload(s.policy_attribution) if s.policy_attribution else None,
         "export": jobs.export_view(job).state if job else None,
         "shred": (jobs.shred_view(job).state or None) if job else None,
     }
@@ -183,6 +242,14 @@ class RetentionViewSet(viewsets.ViewSet):
                 return refused
             event.settings.flush()
         return Response(self._policy_body())
+
+    @action(detail=False, methods=["POST"], url_path="policy/preview", url_name="policy-preview")
+    def policy_preview(self, request, *args, **kwargs):
+        event = request.event
+        require(permissions.change_event_policy(request, event))
+        return preview_policy(
+            request, event, allow_null=True, current=lambda changes: _merged(event, changes, parent=event.organizer)
+        )
 
     @action(detail=False, methods=["GET"], url_path="schedule", url_name="schedule")
     def schedule(self, request, *args, **kwargs):

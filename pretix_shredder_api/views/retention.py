@@ -2,18 +2,20 @@
 download the export). Thin: every rule is asked of ``retention``, who may do what of ``permissions`` (the same
 functions the REST API asks)."""
 
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPermissionRequiredMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from .. import jobs, permissions, retention
+from .. import jobs, labels, permissions, reasons, retention
 from ..downloads import file_response
 
 
@@ -68,11 +70,59 @@ class PolicyForm(forms.Form):
                     self.add_error(field, m)
         return data
 
+    def merged_policy(self, obj) -> retention.Policy:
+        """The effective policy a save of this (valid) form would give ``obj``."""
+        values = self.policy_values()
+        values["shredders"] = tuple(values["shredders"])
+        return retention.Policy(**values)
+
 
 class EventPolicyForm(PolicyForm):
     inherit = forms.BooleanField(label=_("Use the organizer's retention policy"), required=False)
 
     field_order = ["inherit", "enabled", "shredders", "days_after_event", "notice_days"]
+    OWN_FIELDS = ("enabled", "shredders", "days_after_event", "notice_days")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # pretix's inverse dependency: greyed out (disabled) while "use the organizer's policy" is ticked, enabled
+        # as soon as it is unticked; without JavaScript they stay disabled until the page is saved unticked.
+        inheriting = self.inheriting()
+        for name in self.OWN_FIELDS:
+            attrs = self.fields[name].widget.attrs
+            attrs["data-inverse-dependency"] = "#id_policy-inherit"
+            if inheriting:
+                attrs["disabled"] = "disabled"
+
+    def inheriting(self) -> bool:
+        if self.is_bound:
+            return bool(self.data.get(self.add_prefix("inherit")))
+        return bool(self.initial.get("inherit"))
+
+    def discarded(self) -> list:
+        """The own values a save with "use the organizer's policy" ticked would not store (posted nonetheless,
+        e.g. without JavaScript): their labels, so the page can say so."""
+        names = []
+        for name in self.OWN_FIELDS:
+            key = self.add_prefix(name)
+            if key not in self.data:
+                continue
+            posted = self.data.getlist(key) if name == "shredders" else self.data.get(key)
+            initial = self.initial.get(name)
+            if name == "enabled":
+                posted, initial = bool(posted), bool(initial)
+            elif name == "shredders":
+                posted, initial = sorted(posted), sorted(initial or [])
+            else:
+                initial = str(initial)
+            if posted != initial:
+                names.append(str(self.fields[name].label))
+        return names
+
+    def merged_policy(self, obj) -> retention.Policy:
+        if self.cleaned_data.get("inherit"):
+            return retention.policy_of(obj.organizer)
+        return super().merged_policy(obj)
 
     def clean(self):
         if self.data.get(self.add_prefix("inherit")):
@@ -83,7 +133,20 @@ class EventPolicyForm(PolicyForm):
 
 
 class PostponeForm(forms.Form):
-    date = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Postpone the shred to"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def policy_context(obj, form, preview=None) -> dict:
+    """What the policy form's include needs: the shredders with pretix's descriptions and tax warnings, the
+    selected ones, and a preview (``retention.Preview``) when one was asked for or a save needs confirming."""
+    facts = sorted(retention.shredder_facts(obj).values(), key=lambda f: f.name)
+    selected = form["shredders"].value() or []
+    return {
+        "shredder_facts": facts,
+        "selected_shredders": [str(v) for v in selected],
+        "preview": preview,
+        "preview_listed": preview.planned[:10] if preview else [],
+    }
 
 
 def _initial(obj) -> dict:
@@ -124,18 +187,26 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         event = self.request.event
         schedule = retention.current_schedule(event)
+        form = kwargs.get("form") or self._policy_form()
+        policy = retention.policy_of(event)
+        ctx.update(policy_context(event, form, kwargs.get("preview")))
         ctx.update(
             {
-                "policy": retention.policy_of(event),
+                "policy": policy,
                 "organizer_policy": retention.policy_of(event.organizer),
-                "form": kwargs.get("form") or self._policy_form(),
+                "form": form,
+                "inheriting": form.inheriting(),
+                "confirm_save": kwargs.get("confirm_save", False),
+                "schedule_info": schedule_info(schedule) if schedule else None,
+                "event_over": retention.is_over(event),
+                "planned": retention.plan(event, policy) if policy.enabled and retention.is_over(event) else None,
                 "postpone_form": kwargs.get("postpone_form") or PostponeForm(prefix="postpone"),
                 "schedule": schedule,
                 "export_ready": bool(schedule and schedule.job and not _export_problem(schedule.job)),
                 "may_change_orders": self._may_change_orders(),
                 "may_change_settings": self._may_change_settings(),
                 "policy_refused": permissions.change_event_policy(self.request, event),
-                "history": event.shredder_api_schedules.all()[:20],
+                "history": [(h, reasons.text(h.last_error, event)) for h in event.shredder_api_schedules.all()[:20]],
             }
         )
         return ctx
@@ -151,6 +222,13 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
             messages.error(request, retention.MSG_NO_SCHEDULE)
             return redirect(self._url())
         try:
+            if what == "cancel" and not request.POST.get("confirmed"):
+                # A page of its own that asks (works without JavaScript); only its button cancels.
+                return render(
+                    request,
+                    "pretix_shredder_api/retention_cancel.html",
+                    {"schedule": schedule, "info": schedule_info(schedule), "back": self._url()},
+                )
             if what == "cancel":
                 retention.cancel(schedule, user=request.user)
                 messages.success(
@@ -176,17 +254,68 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
         return redirect(self._url())
 
     def _save_policy(self):
+        event = self.request.event
         form = self._policy_form(self.request.POST)
         if not form.is_valid():
             messages.error(self.request, _("We could not save your changes. See below for details."))
             return self.render_to_response(self.get_context_data(form=form))
+        held = preview_or_confirm(self.request, form, event)
+        if held is not None:
+            return self.render_to_response(self.get_context_data(form=form, **held))
         if form.cleaned_data.get("inherit"):
+            discarded = form.discarded()
             changes = {k: None for k in retention.SETTINGS}
         else:
-            changes = form.policy_values()
-        retention.update_policy(self.request.event, changes, user=self.request.user)
+            discarded, changes = [], form.policy_values()
+        retention.update_policy(event, changes, user=self.request.user)
         messages.success(self.request, _("Your changes have been saved."))
+        if discarded:
+            messages.warning(
+                self.request,
+                _(
+                    "The event now uses the organizer's retention policy, so the values you entered for it were not "
+                    "saved: {fields}. Untick “Use the organizer's retention policy” to give the event its own."
+                ).format(fields=", ".join(discarded)),
+            )
         return redirect(self._url())
+
+
+def preview_or_confirm(request, form, obj) -> dict | None:
+    """The preview button shows what the policy would do, without saving; a save that would schedule shreds (or
+    drop scheduled ones) shows the same and asks to confirm first. None: save now."""
+    asked = bool(request.POST.get("preview"))
+    preview = retention.preview(obj, form.merged_policy(obj))
+    if asked:
+        return {"preview": preview}
+    if preview.takes_effect and not request.POST.get("confirmed"):
+        messages.warning(request, _("Please look at what this policy will do, and confirm to save it."))
+        return {"preview": preview, "confirm_save": True}
+    return None
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """What the page says about a schedule, so no text states a date that is not what will happen."""
+
+    state_word: str
+    when: str  # "due" (on ``due``), "after_notice" (not before a new notice, at the earliest ``due``), "shredding",
+    # "done" (on ``due``), "cancelled", "dropped"
+    due: object
+    shredders: list
+    reason: object  # reasons.Rendered or None
+    scheduled_by: str
+
+
+def schedule_info(s) -> ScheduleInfo:
+    when, due = retention.expected_due(s)
+    return ScheduleInfo(
+        state_word=s.get_state_display(),
+        when=when,
+        due=due,
+        shredders=labels.shredder_names(s.event, s.shredders),
+        reason=reasons.render(s.last_error, s.event),
+        scheduled_by=labels.policy_label(s.policy_attribution) if s.policy_attribution else "",
+    )
 
 
 def _export_problem(job) -> str:
@@ -228,7 +357,9 @@ class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequir
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["form"] = kwargs.get("form") or self._form()
+        ctx["form"] = form = kwargs.get("form") or self._form()
+        ctx.update(policy_context(self.request.organizer, form, kwargs.get("preview")))
+        ctx["confirm_save"] = kwargs.get("confirm_save", False)
         ctx["policy"] = retention.policy_of(self.request.organizer)
         ctx["policy_refused"] = permissions.change_organizer_policy(self.request, self.request.organizer)
         return ctx
@@ -239,6 +370,9 @@ class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequir
         if not form.is_valid():
             messages.error(request, _("We could not save your changes. See below for details."))
             return self.render_to_response(self.get_context_data(form=form))
+        held = preview_or_confirm(request, form, request.organizer)
+        if held is not None:
+            return self.render_to_response(self.get_context_data(form=form, **held))
         retention.update_policy(request.organizer, form.policy_values(), user=request.user)
         messages.success(request, _("Your changes have been saved."))
         return redirect("plugins:pretix_shredder_api:organizer-retention", organizer=request.organizer.slug)
