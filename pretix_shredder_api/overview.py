@@ -13,7 +13,6 @@ invoices, invoice addresses, payment data - kept for a tax audit), and data an a
 """
 
 from dataclasses import dataclass, field
-
 from datetime import timedelta
 
 from django.db.models import Case, DateTimeField, Exists, Max, OuterRef, Q, Subquery, When
