@@ -165,6 +165,7 @@ def write_every_entry(organizer, event, user, client, base_url):
     retention.update_policy(organizer, {"days_after_event": 40}, user=user)
     retention.update_policy(event, {"notice_days": 3}, user=user)
     job = start_export(client, base_url)
+    b"".join(client.get(job_url(job, "download")).streaming_content)  # downloaded, on the job
     client.post(job_url(job, "shred"), format="json")  # started + completed, on the job
     failing = start_export(client, base_url)
     jobs.shred_failed(failing.pk, failing.shred_attempt, "Boom")  # failed, on the job (as a worker records it)
@@ -186,6 +187,8 @@ def write_every_entry(organizer, event, user, client, base_url):
     return [
         ("organizer", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
         ("event", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
+        ("event", "pretix_shredder_api.export.downloaded", f"{TOKEN} downloaded an export of personal data through "
+         "the data shredder API (Emails)."),
         ("event", "pretix.event.shredder.started", f"{TOKEN} started removing personal data through the data "
          "shredder API (Emails)."),
         ("event", "pretix.event.shredder.completed", f"{TOKEN} removed personal data through the data shredder API "
@@ -212,6 +215,7 @@ WRITTEN = {
     "pretix.event.shredder.completed",
     "pretix_shredder_api.shred.failed",
     "pretix_shredder_api.settings.changed",
+    "pretix_shredder_api.export.downloaded",
     *(
         "pretix_shredder_api.schedule." + step
         for step in ("created", "export_started", "notice_sent", "shred_started", "done", "failed", "dropped")

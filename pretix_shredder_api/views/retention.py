@@ -14,7 +14,7 @@ from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPe
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
 from .. import jobs, permissions, retention
-from ..downloads import file_response
+from ..downloads import served_export
 
 
 def require(missing: str) -> None:
@@ -210,7 +210,8 @@ class EventRetentionDownloadView(EventPermissionRequiredMixin, TemplateView):
             cf, fh = retention.schedule_export(schedule)
         except jobs.JobError as e:
             raise Http404(str(e)) from None
-        return file_response(request, cf, fh, schedule.job.file_sha256)
+        identity = jobs.Identity(user=request.user)
+        return served_export(request, schedule.job, cf, fh, identity, jobs.VIA_RETENTION_PAGE)
 
 
 class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequiredMixin, TemplateView):
