@@ -383,3 +383,41 @@ def test_downloads_are_listed_on_the_row(admin, client, base_url, orders, event,
     row = html[html.index(f'<tr data-job="{job.public_id}"') :].split("</tr>")[0]
     cell = row[row.index("shredder-api-downloads") :]
     assert "API token “GDPR tooling” of team “Team”" in cell.split("</td>")[0]
+
+
+def test_settings_page_has_its_own_name_and_no_raw_json(admin, event, enabled):
+    html = html_of(admin.get(SETTINGS))
+    assert "<h1>Data shredder API settings</h1>" in html
+    assert '{"confirm_code"' not in html and "{&quot;confirm_code&quot;" not in html
+    assert "the file CONFIRM_CODE.txt in the downloaded zip file" in html
+
+
+def test_the_three_pages_have_distinct_names_in_the_navigation(admin, event, enabled):
+    """pretix's own "Data shredder", the plugin's job page and its settings page (URLs unchanged)."""
+    html = html_of(admin.get(PAGE))
+    assert f'href="{PAGE}"' in html and "Data shredder jobs" in html
+    settings_html = html_of(admin.get("/control/event/bigevents/sampleconf/settings/"))
+    assert f'href="{SETTINGS}"' in settings_html and "Data shredder API settings" in settings_html
+
+
+def test_where_the_plugin_is_off_the_top_bar_leads_to_the_retention_page_of_a_scheduled_shred(
+    admin, orders_reader, event
+):
+    """pretix sends neither the event navigation nor dashboard widgets to a plugin that is off for the event; the
+    organizer's retention policy shreds it all the same - the top bar says so on the event's pages."""
+    retention_url = "/control/event/bigevents/sampleconf/shredder-api/retention/"
+    dashboard = "/control/event/bigevents/sampleconf/"
+    assert retention_url not in html_of(admin.get(dashboard))  # no schedule: nothing
+    s = schedule_for(event, days=4)
+    html = html_of(admin.get(dashboard))
+    assert f'href="{retention_url}"' in html and "Scheduled shred: " in html
+    assert f'href="{retention_url}"' in html_of(admin.get("/control/event/bigevents/sampleconf/orders/"))
+    assert retention_url not in html_of(orders_reader.get(dashboard))  # may not see the retention page
+    s.state = "failed"
+    s.save()
+    assert "Scheduled shred failed (due " in html_of(admin.get(dashboard))
+    event.enable_plugin("pretix_shredder_api")  # on: the event navigation has the pages, no top-bar entry
+    event.save()
+    event.organizer.plugins = "pretix_shredder_api"
+    event.organizer.save()
+    assert "Scheduled shred" not in html_of(admin.get(dashboard))
