@@ -229,6 +229,7 @@ def find_job(event, identity: Identity, public_id, secret) -> ShredderJob:
     )
     if job is None:
         raise JobNotFound(_("This export does not exist."))
+    job.event = event  # the caller's (same row): logging on the job needs no second query
     return job
 
 
