@@ -47,3 +47,12 @@ def shredder_names(event, identifiers, known=None) -> list[str]:
     if known is None:
         known = event.get_data_shredders()
     return [str(known[i].verbose_name) if i in known else i for i in identifiers]
+
+
+def logged_who(logentry) -> str:
+    """Who a log entry of a shred names: the person or credential, or the retention policy for a scheduled shred
+    (its entry carries the policy's organizer, ``jobs.Identity.log_data``, and no user or credential)."""
+    data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+    if data.get("policy") is not None and logentry.user_id is None and logentry.api_token_id is None:
+        return str(_("The retention policy"))
+    return logentry_credential(logentry)

@@ -163,7 +163,7 @@ def rows(events) -> list[Row]:
             job = jobs.logged_job_id(entry)
             last = Shred(
                 when=entry.datetime,
-                who=labels.logentry_credential(entry),
+                who=labels.logged_who(entry),
                 shredders=labels.shredder_names(event, jobs.logged_shredders(entry), known),
                 source="api" if job else "control",
                 job=job,

@@ -146,7 +146,7 @@ def register_log_texts():
                     return self.fallback.display(logentry, data)
             shredders = ", ".join(labels.shredder_names(logentry.event, jobs.logged_shredders(logentry)))
             return str(self.plain).format(
-                who=labels.logentry_credential(logentry),
+                who=labels.logged_who(logentry),
                 shredders=shredders or "-",
                 message=(data or {}).get("message", ""),
             )

@@ -368,3 +368,16 @@ def test_navigation_per_level(org_admin, organizer, event, where, organizer_nav,
         assert org_admin.get(url).status_code == 200, url
     assert org_admin.get(EVENT_NAV[1]).status_code == (200 if event_nav else 404)
     assert org_admin.get(EVENT_NAV[0] + "settings/").status_code == (200 if event_nav else 404)
+
+
+def test_a_shred_of_the_retention_policy_is_attributed_to_it(organizer, event, orders):
+    """Issue 22 item 3 (as the pages show it): a policy's job has no user or credential; its entries say who."""
+    from pretix_shredder_api import jobs
+    from pretix_shredder_api.models import ShredderJob
+
+    job = ShredderJob.objects.create(
+        event=event, shredders=["order_emails"], **jobs.Identity.for_policy(organizer).as_fields()
+    )
+    jobs.log_shred(job, "pretix.event.shredder.completed")
+    (text,) = [t for a, t in texts(event) if a == "pretix.event.shredder.completed"]
+    assert text == "The retention policy removed personal data through the data shredder API (Emails)."

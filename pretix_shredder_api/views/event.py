@@ -95,7 +95,7 @@ def job_row(job, known, *, downloads=(), own_key=None, may_write=False, **schedu
             )
     return {
         "job": job,
-        "credential": labels.job_credential(job),
+        "credential": credential(job),
         "shredders": labels.shredder_names(job.event, job.shredders, known),
         "phases": [phase(export, expired=expired), phase(shred)],  # export, shred
         "finished": job.shred_finished if shred.state in (JobState.SUCCEEDED, JobState.FAILED) else None,
@@ -107,6 +107,13 @@ def job_row(job, known, *, downloads=(), own_key=None, may_write=False, **schedu
         "next_word": NEXT_WORDS[action],
         "download_url": download_url,
     }
+
+
+def credential(job) -> str:
+    """Who started the job; a scheduled shred's job: the retention policy (not "credential deleted")."""
+    if job.owner.startswith(jobs.POLICY_PREFIX):
+        return str(_("The retention policy"))
+    return labels.job_credential(job)
 
 
 def _event_kwargs(event) -> dict:
@@ -147,11 +154,7 @@ def logged_shreds(event, known) -> list[dict]:
         job_id = jobs.logged_job_id(entry)
         if job_id in existing:
             continue
-        data = entry.parsed_data if isinstance(entry.parsed_data, dict) else {}
-        if data.get("policy") is not None:
-            who = str(_("The retention policy"))
-        else:
-            who = labels.logentry_credential(entry)
+        who = labels.logged_who(entry)
         rows.append(
             {
                 "when": entry.datetime,

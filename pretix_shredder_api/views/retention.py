@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPermissionRequiredMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from .. import jobs, permissions, retention
+from .. import jobs, labels, permissions, retention
 from ..downloads import served_export
 
 
@@ -131,6 +131,7 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
                 "form": kwargs.get("form") or self._policy_form(),
                 "postpone_form": kwargs.get("postpone_form") or PostponeForm(prefix="postpone"),
                 "schedule": schedule,
+                "schedule_shredders": labels.shredder_names(event, schedule.shredders) if schedule else [],
                 "export_ready": bool(schedule and schedule.job and not _export_problem(schedule.job)),
                 "may_change_orders": self._may_change_orders(),
                 "may_change_settings": self._may_change_settings(),
