@@ -1,5 +1,6 @@
 """Serving an export file: streamed in chunks, with its SHA-256 as ETag and Repr-Digest, and single byte ranges;
-content negotiation for the one representation there is."""
+content negotiation for the one representation there is. Every export served is logged on its event
+(``served_export``, the rule in ``jobs.log_download``)."""
 
 import base64
 import os
@@ -8,6 +9,8 @@ import re
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
+
+from . import jobs
 
 CHUNK = 64 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -149,4 +152,15 @@ def file_response(request, cachedfile, fh, sha256_hex: str = "") -> HttpResponse
     # A zip sent as an attachment is never rendered, so it needs no Content-Security-Policy; pretix's security
     # middleware honours this flag and skips building one (which costs queries on every download).
     response._csp_ignore = True
+    return response
+
+
+def served_export(request, job, cachedfile, fh, identity, via: str) -> HttpResponse:
+    """``file_response`` for the export of ``job``, logged as a download by ``identity`` (the one downloading) when
+    it sends the export (``jobs.log_download``: a whole file always, a part once per window, a 304 never). Logged
+    when the answer starts, so an aborted download counts as one: who may have a copy is what the log is for."""
+    response = file_response(request, cachedfile, fh, job.file_sha256)
+    jobs.log_download(
+        job, identity, status=response.status_code, via=via, content_range=response.get("Content-Range", "")
+    )
     return response

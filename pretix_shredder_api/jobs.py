@@ -30,6 +30,13 @@ PLUGIN = "pretix_shredder_api"
 # Log action types of this plugin start with this; such entries never mean "the event changed after the export".
 OWN_ACTION_PREFIX = "pretix_shredder_api."
 ACTION_SHRED_FAILED = "pretix_shredder_api.shred.failed"
+ACTION_DOWNLOADED = "pretix_shredder_api.export.downloaded"
+# Where an export was downloaded (the log text names it)
+VIA_API = "api"  # GET …/shredders/download/<job>/
+VIA_SCHEDULE_API = "schedule_api"  # GET …/shredders/schedule/download/
+VIA_RETENTION_PAGE = "retention_page"  # the event's data retention page
+# A ranged download (206) is logged once per job and credential within this window; a whole file (200) always.
+DOWNLOAD_LOG_WINDOW = timedelta(minutes=30)
 ACTIVE = (JobState.WAITING, JobState.RUNNING)
 
 MSG_CHANGED = _("Something happened in your event after the export, please try again.")
@@ -228,6 +235,7 @@ def find_job(event, identity: Identity, public_id, secret) -> ShredderJob:
     )
     if job is None:
         raise JobNotFound(_("This export does not exist."))
+    job.event = event  # the caller's (same row): logging on the job needs no second query
     return job
 
 
@@ -536,6 +544,39 @@ def log_shred(job: ShredderJob, action: str) -> None:
     identity = identity_of_job(job)
     data = {"indexdata": index, "job": str(job.public_id), **identity.log_data()}
     job.log_action(action, data=data, **identity.log_kwargs())
+
+
+def log_download(job: ShredderJob, identity: Identity, *, status: int, via: str, content_range: str = "") -> bool:
+    """Log a download of the job's export on the event: who (the downloading credential, not the job's owner), when,
+    which export (the job's public id and shredders) and where - never the secret, the confirm code or a value.
+
+    Only answers that send bytes count: a whole file (200) is logged every time, a part (206) only when this
+    credential has no download of this job logged within ``DOWNLOAD_LOG_WINDOW`` - a resumed or parallel ranged
+    download is one entry, not one per chunk. A 304 (the client has the file already), 412 or 416 sends no export
+    and is not logged. Returns whether an entry was written."""
+    if status not in (200, 206):
+        return False
+    kwargs = identity.log_kwargs()
+    if status == 206:
+        auth = kwargs["auth"]
+        from pretix.base.models import LogEntry
+
+        recent = LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(ShredderJob),
+            object_id=job.pk,
+            action_type=ACTION_DOWNLOADED,
+            datetime__gte=now() - DOWNLOAD_LOG_WINDOW,
+            user=kwargs["user"],
+            api_token=auth if isinstance(auth, TeamAPIToken) else None,
+            oauth_application=None if isinstance(auth, TeamAPIToken) else auth,
+        )
+        if recent.exists():
+            return False
+    data = {"job": str(job.public_id), "shredders": list(job.shredders), "via": via}
+    if content_range:
+        data["range"] = content_range
+    job.log_action(ACTION_DOWNLOADED, data=data, **kwargs)
+    return True
 
 
 def logged_shredders(logentry) -> list[str]:

@@ -3,10 +3,17 @@ the page and its CSV alike.
 
 A shred counts wherever it was made: every successful shred writes a ``pretix.event.shredder.completed`` log entry,
 pretix's control panel on the event and this plugin on its job (kept after the job record's retention). The rows
-read those entries - one query per page, whatever the number of events or shreds.
+read those entries - one query per page, whatever the number of events or shreds - and the events' retention
+schedules (one more query).
+
+**Red means "act here"** (``Row.needs_attention``): the event is over and personal data is still stored that nothing
+covers. Covered is data a shredder removed, data pretix advises keeping (a shredder pretix marks ``tax_relevant``:
+invoices, invoice addresses, payment data - kept for a tax audit), and data an active retention schedule will remove
+(a hold on the event until its due date). A failed schedule covers nothing: it needs someone to act.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import Case, DateTimeField, Exists, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
@@ -14,11 +21,15 @@ from django.utils.timezone import now
 from pretix.base.models import LogEntry, SubEvent
 
 from . import jobs, labels
+from .models import ACTIVE_SCHEDULE_STATES, ScheduledShred, ScheduleState
 
 ACTION_COMPLETED = "pretix.event.shredder.completed"
 VIEW_PERMISSION = "event.orders:read"
 
 FILTER_UNSHREDDED = "unshredded"  # over and never shredded
+FILTER_DUE_SOON = "due_soon"  # an active retention schedule due within DUE_SOON
+FILTERS = (FILTER_UNSHREDDED, FILTER_DUE_SOON)
+DUE_SOON = timedelta(days=14)
 ORDERINGS = {"end": ("end_date", "pk"), "-end": ("-end_date", "-pk")}
 DEFAULT_ORDERING = "-end"
 
@@ -26,6 +37,9 @@ STATUS_NOT_OVER = "not_over"
 STATUS_NEVER = "never"
 STATUS_PARTIAL = "partial"
 STATUS_DONE = "done"
+STATUS_SCHEDULED = "scheduled"  # over, and what is not shredded yet an active schedule will shred
+STATUS_SCHEDULE_FAILED = "schedule_failed"  # the last attempt of the event's retention schedule failed
+ATTENTION = (STATUS_NEVER, STATUS_PARTIAL, STATUS_SCHEDULE_FAILED)
 
 
 def visible_events(user, organizer, request=None):
@@ -51,6 +65,9 @@ def annotated(events):
             output_field=DateTimeField(),
         ),
         shredded=Exists(LogEntry.objects.filter(event=OuterRef("pk"), action_type=ACTION_COMPLETED)),
+        schedule_due=Subquery(
+            ScheduledShred.objects.filter(event=OuterRef("pk"), state__in=ACTIVE_SCHEDULE_STATES).values("due")[:1]
+        ),
     )
 
 
@@ -58,6 +75,8 @@ def events_for(user, organizer, request=None, *, only=None, ordering=DEFAULT_ORD
     qs = annotated(visible_events(user, organizer, request))
     if only == FILTER_UNSHREDDED:
         qs = qs.filter(Q(end_date__lt=now()) & Q(shredded=False))
+    elif only == FILTER_DUE_SOON:
+        qs = qs.filter(schedule_due__isnull=False, schedule_due__lte=now() + DUE_SOON)
     return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS[DEFAULT_ORDERING]))
 
 
@@ -78,13 +97,24 @@ class Row:
     over: bool
     last_shred: Shred | None
     shredded: set = field(default_factory=set)
-    missing: list = field(default_factory=list)  # verbose names of registered shredders never run
+    missing: list = field(default_factory=list)  # names of shredders never run that nothing covers (act here)
+    kept: list = field(default_factory=list)  # names of tax-relevant shredders never run (kept, as pretix advises)
+    schedule: ScheduledShred | None = None  # the active retention schedule, else the latest one
+    schedule_shredders: list = field(default_factory=list)  # its shredders' names
+
+    @property
+    def schedule_active(self) -> bool:
+        return self.schedule is not None and self.schedule.state in ACTIVE_SCHEDULE_STATES
 
     @property
     def status(self) -> str:
         if not self.over:
             return STATUS_NOT_OVER
-        if self.last_shred is None:
+        if self.schedule_active and self.schedule.state == ScheduleState.FAILED:
+            return STATUS_SCHEDULE_FAILED
+        if not self.missing and self.schedule_active:
+            return STATUS_SCHEDULED
+        if self.last_shred is None and (self.missing or not self.kept):
             return STATUS_NEVER
         if self.missing:
             return STATUS_PARTIAL
@@ -92,7 +122,18 @@ class Row:
 
     @property
     def needs_attention(self) -> bool:
-        return self.status in (STATUS_NEVER, STATUS_PARTIAL)
+        """Red: personal data still stored that no retention ground (tax-relevant) or hold (a schedule) covers."""
+        return self.status in ATTENTION
+
+
+def schedules_of(event_ids) -> dict:
+    """Event id → its active schedule, else its most recent one (one query for all the events)."""
+    found = {}
+    for s in ScheduledShred.objects.filter(event_id__in=event_ids).order_by("event_id", "-created", "-id"):
+        current = found.get(s.event_id)
+        if current is None or (s.state in ACTIVE_SCHEDULE_STATES and current.state not in ACTIVE_SCHEDULE_STATES):
+            found[s.event_id] = s
+    return found
 
 
 def rows(events) -> list[Row]:
@@ -106,6 +147,7 @@ def rows(events) -> list[Row]:
     by_event = {}
     for entry in entries:
         by_event.setdefault(entry.event_id, []).append(entry)
+    schedules = schedules_of([e.pk for e in events])
 
     current = now()
     result = []
@@ -126,15 +168,23 @@ def rows(events) -> list[Row]:
                 source="api" if job else "control",
                 job=job,
             )
+        schedule = schedules.get(event.pk)
+        held = set()
+        if schedule is not None and schedule.state in ACTIVE_SCHEDULE_STATES and schedule.state != ScheduleState.FAILED:
+            held = set(schedule.shredders)
+        open_ = {ident: s for ident, s in known.items() if ident not in done}
         result.append(
             Row(
                 event=event,
                 end=event.end_date,
                 live=event.live,
-                over=event.end_date < current,
+                over=event.end_date is not None and event.end_date < current,
                 last_shred=last,
                 shredded=done,
-                missing=sorted(str(s.verbose_name) for ident, s in known.items() if ident not in done),
+                missing=sorted(str(s.verbose_name) for i, s in open_.items() if not s.tax_relevant and i not in held),
+                kept=sorted(str(s.verbose_name) for i, s in open_.items() if s.tax_relevant and i not in held),
+                schedule=schedule,
+                schedule_shredders=labels.shredder_names(event, schedule.shredders, known) if schedule else [],
             )
         )
     return result

@@ -6,7 +6,7 @@ from django.dispatch import receiver
 from pretix.api.signals import register_webhook_events
 from pretix.base.settings import settings_hierarkey
 from pretix.base.signals import periodic_task, register_data_shredders
-from pretix.control.signals import nav_event, nav_event_settings, nav_organizer
+from pretix.control.signals import nav_event, nav_event_settings, nav_organizer, nav_topbar
 from pretix.helpers.periodic import minimum_interval
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,13 @@ def navigation_organizer(sender, request, **kwargs):
     from .views.navigation import organizer_entries
 
     return organizer_entries(request)
+
+
+@receiver(nav_topbar, dispatch_uid="shredder_api_nav_topbar")
+def navigation_topbar(sender, request, **kwargs):
+    from .views.navigation import scheduled_shred_entry
+
+    return scheduled_shred_entry(request)
 
 
 @receiver(register_data_shredders, dispatch_uid="shredder_api_completing_shredders")

@@ -7,7 +7,8 @@ with ``pretix_shredder_api.shred.failed`` (on the job), a settings change with
 ``pretix_shredder_api.settings.changed`` (on the event), a retention policy change with
 ``pretix_shredder_api.policy.changed`` (on the organizer - pretix's organizer log, so its type is organizer-level, a
 plain ``LogEntryType`` - or on the event), the schedule's steps with ``pretix_shredder_api.schedule.*`` (on the
-schedule). Registered from ``signals`` (webhooks) and ``apps.ready`` (log texts).
+schedule), a download of an export with ``pretix_shredder_api.export.downloaded`` (on the job: who downloaded, which
+export, where). Registered from ``signals`` (webhooks) and ``apps.ready`` (log texts).
 """
 
 from django.contrib.contenttypes.models import ContentType
@@ -16,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from . import jobs, labels, reasons
-from .jobs import ACTION_SHRED_FAILED
+from .jobs import ACTION_DOWNLOADED, ACTION_SHRED_FAILED
 from .models import ShredderJob
 from .retention import LOG_POLICY_CHANGED
 from .retention import LOG_PREFIX as SCHEDULE_PREFIX
@@ -117,6 +118,16 @@ SHRED_TEXTS = {
     ),
 }
 SETTINGS_TEXT = _("{who} changed the data shredder API settings of this event.")
+DOWNLOAD_TEXTS = {
+    jobs.VIA_API: _("{who} downloaded an export of personal data through the data shredder API ({shredders})."),
+    jobs.VIA_SCHEDULE_API: _(
+        "{who} downloaded the export of the scheduled removal of personal data through the API ({shredders})."
+    ),
+    jobs.VIA_RETENTION_PAGE: _(
+        "{who} downloaded the export of the scheduled removal of personal data on the data retention page "
+        "({shredders})."
+    ),
+}
 
 
 def register_log_texts():
@@ -159,10 +170,18 @@ def register_log_texts():
         def display(self, logentry, data):
             return str(self.plain).format(who=labels.logentry_credential(logentry))
 
+    class DownloadLogEntryType(ShredLogEntryType):
+        def display(self, logentry, data):
+            data = data if isinstance(data, dict) else {}
+            text = DOWNLOAD_TEXTS.get(data.get("via"), DOWNLOAD_TEXTS[jobs.VIA_API])
+            shredders = ", ".join(labels.shredder_names(logentry.event, jobs.logged_shredders(logentry)))
+            return str(text).format(who=labels.logentry_credential(logentry), shredders=shredders or "-")
+
     for action_type, plain in SHRED_TEXTS.items():
         fallback, _meta = log_entry_types.get(action_type=action_type)
         log_entry_types.register(ShredLogEntryType(action_type, plain, fallback))
     log_entry_types.register(SettingsLogEntryType(action_type=ACTION_SETTINGS_CHANGED, plain=SETTINGS_TEXT))
+    log_entry_types.register(DownloadLogEntryType(ACTION_DOWNLOADED, DOWNLOAD_TEXTS[jobs.VIA_API]))
     register_retention_log_texts()
 
 

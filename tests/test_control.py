@@ -213,7 +213,8 @@ def test_page_lists_jobs_newest_first_with_who_what_and_state_in_words(
     assert "Emails, Attendee info" in rows[2]
     assert rows[2].count("done") == 2
     # the shredded export's file is gone; the others show their size
-    assert rows[2].rstrip().split("<td")[-1].startswith(' class="text-right">–')
+    assert "bytes" not in rows[2] and "KB" not in rows[2] and "downloadable until" not in rows[2]
+    assert rows[2].startswith(f'"{done.public_id}" data-next="none"')
     size = CachedFile.objects.get(pk=running.file_id).file.size
     assert f"{size}" in rows[1] or "bytes" in rows[1] or "KB" in rows[1]
 
@@ -261,3 +262,162 @@ def test_settings_navigation_entry(admin, event, enabled):
 def test_settings_navigation_entry_is_hidden_without_settings_permission(orders_reader, event, enabled):
     html = html_of(orders_reader.get(PAGE))
     assert SETTINGS not in html
+
+
+# -- issue 22: what the event page tells an organizer (items 2, 7, 8, 9) ----------------------------------------------
+
+
+def schedule_for(event, state="noticed", error="", shredders=("order_emails", "attendee_info"), days=3):
+    from pretix_shredder_api.models import ScheduledShred
+
+    return ScheduledShred.objects.create(
+        event=event,
+        state=state,
+        due=now() + timedelta(days=days),
+        notice_at=now() - timedelta(days=1),
+        shredders=list(shredders),
+        last_error=error,
+    )
+
+
+def test_event_page_says_what_it_is_for_and_has_its_own_name(admin, event, enabled):
+    html = html_of(admin.get(PAGE))
+    assert "<h1>Data shredder jobs</h1>" in html
+    assert "REST clients" not in html
+    assert "What happened to the personal data of this event" in html
+    assert "stays in the event's log: every shred and every download of an export" in html
+
+
+def test_event_page_shows_the_schedule_and_links_the_retention_page(admin, orders_reader, event):
+    schedule_for(event)
+    html = html_of(admin.get(PAGE))
+    panel = html[html.index('id="shredder-api-event-schedule"') :]
+    panel = panel[: panel.index("</div>\n    </div>")]
+    assert 'data-state="noticed"' in panel and "notice sent" in panel and "due " in panel
+    assert "Emails, Attendee info" in panel and "order_emails" not in panel
+    assert 'href="/control/event/bigevents/sampleconf/shredder-api/retention/"' in panel
+    # who may not see the retention page gets no link to it
+    assert "shredder-api-event-retention-link" not in html_of(orders_reader.get(PAGE))
+
+
+def test_event_page_shows_a_failed_schedule_with_its_error(admin, event):
+    schedule_for(event, state="failed", error="Your ticket shop needs to be offline.")
+    html = html_of(admin.get(PAGE))
+    panel = html[html.index('id="shredder-api-event-schedule"') :]
+    assert 'data-state="failed" class="text-danger"' in panel
+    assert "Last error: Your ticket shop needs to be offline." in panel
+
+
+def test_event_page_lists_pretix_control_panel_shreds_and_pruned_jobs(admin, client, user, base_url, orders, event):
+    from .test_overview import shred_through_control_panel
+
+    shred_through_control_panel(event, user, ["order_emails"])
+    job = start_export(client, base_url, ["attendee_info"])
+    client.post(job_url(job, "shred"), format="json")
+    html = html_of(admin.get(PAGE))
+    logged = html[html.index('id="shredder-api-logged-shreds"') :]
+    assert logged.count("<tr data-source=") == 1  # the API shred has its job row above
+    assert 'data-source="control"' in logged and "admin@example.org" in logged and "Emails" in logged
+    ShredderJob.objects.filter(pk=job.pk).delete()  # pruned after the retention period
+    logged = html_of(admin.get(PAGE))
+    logged = logged[logged.index('id="shredder-api-logged-shreds"') :]
+    assert 'data-source="api"' in logged and f"API (job {str(job.public_id)[:8]})" in logged
+    assert "API token “GDPR tooling” of team “Team”" in logged and "Attendee info" in logged
+
+
+def test_an_expired_export_is_shown_as_expired_with_no_download(admin, client, base_url, orders, event, enabled):
+    job = start_export(client, base_url)
+    CachedFile.objects.filter(pk=job.file_id).update(expires=now() - timedelta(minutes=1))
+    html = html_of(admin.get(PAGE))
+    row = html[html.index(f'<tr data-job="{job.public_id}"') :].split("</tr>")[0]
+    assert 'data-next="new_export"' in row and "expired" in row
+    assert "KB" not in row and "bytes" not in row and "downloadable until" not in row
+    assert "Start a new export to shred the data." in row
+
+
+def test_next_step_per_row_only_where_the_viewer_may(
+    admin, orders_reader, client, session_client, base_url, orders, event, enabled
+):
+    theirs = start_export(client, base_url)  # a token's export
+    mine = start_export(session_client, base_url)  # admin@example.org's own
+    html = html_of(admin.get(PAGE))
+    row = html[html.index(f'<tr data-job="{mine.public_id}"') :].split("</tr>")[0]
+    assert 'data-next="download"' in row and f"download/{mine.public_id}/{mine.secret}/" in row
+    assert "downloadable until" in row
+    row = html[html.index(f'<tr data-job="{theirs.public_id}"') :].split("</tr>")[0]
+    assert 'data-next="api"' in row and str(theirs.secret) not in row
+    assert "with the credential that started it" in row
+    # a reader (orders:read) never gets a download link, not even of ... nothing of theirs: no secret on the page
+    html = html_of(orders_reader.get(PAGE))
+    assert str(mine.secret) not in html and str(theirs.secret) not in html
+
+
+def test_a_retention_export_says_it_is_kept_for_days_and_links_its_download(admin, organizer, orders, event):
+    from freezegun import freeze_time as freeze
+
+    from pretix_shredder_api import retention
+
+    retention.update_policy(
+        organizer, {"enabled": True, "shredders": ["order_emails"], "days_after_event": 40, "notice_days": 7}
+    )
+    organizer.settings.flush()
+    s = retention.create_schedule(event)
+    with freeze(s.notice_at + timedelta(minutes=1)):
+        retention.advance(s.pk)
+    s.refresh_from_db()
+    html = html_of(admin.get(PAGE))
+    row = html[html.index(f'<tr data-job="{s.job.public_id}"') :].split("</tr>")[0]
+    until = CachedFile.objects.get(pk=s.job.file_id).expires
+    assert until - now() > timedelta(days=5)  # kept for days, not the API's 120 minutes
+    assert "downloadable until" in row
+    assert (
+        'data-next="download"' in row
+        and 'href="/control/event/bigevents/sampleconf/shredder-api/retention/download/"' in row
+    )
+
+
+def test_downloads_are_listed_on_the_row(admin, client, base_url, orders, event, enabled):
+    job = start_export(client, base_url)
+    b"".join(client.get(job_url(job, "download")).streaming_content)
+    html = html_of(admin.get(PAGE))
+    row = html[html.index(f'<tr data-job="{job.public_id}"') :].split("</tr>")[0]
+    cell = row[row.index("shredder-api-downloads") :]
+    assert "API token “GDPR tooling” of team “Team”" in cell.split("</td>")[0]
+
+
+def test_settings_page_has_its_own_name_and_no_raw_json(admin, event, enabled):
+    html = html_of(admin.get(SETTINGS))
+    assert "<h1>Data shredder API settings</h1>" in html
+    assert '{"confirm_code"' not in html and "{&quot;confirm_code&quot;" not in html
+    assert "the file CONFIRM_CODE.txt in the downloaded zip file" in html
+
+
+def test_the_three_pages_have_distinct_names_in_the_navigation(admin, event, enabled):
+    """pretix's own "Data shredder", the plugin's job page and its settings page (URLs unchanged)."""
+    html = html_of(admin.get(PAGE))
+    assert f'href="{PAGE}"' in html and "Data shredder jobs" in html
+    settings_html = html_of(admin.get("/control/event/bigevents/sampleconf/settings/"))
+    assert f'href="{SETTINGS}"' in settings_html and "Data shredder API settings" in settings_html
+
+
+def test_where_the_plugin_is_off_the_top_bar_leads_to_the_retention_page_of_a_scheduled_shred(
+    admin, orders_reader, event
+):
+    """pretix sends neither the event navigation nor dashboard widgets to a plugin that is off for the event; the
+    organizer's retention policy shreds it all the same - the top bar says so on the event's pages."""
+    retention_url = "/control/event/bigevents/sampleconf/shredder-api/retention/"
+    dashboard = "/control/event/bigevents/sampleconf/"
+    assert retention_url not in html_of(admin.get(dashboard))  # no schedule: nothing
+    s = schedule_for(event, days=4)
+    html = html_of(admin.get(dashboard))
+    assert f'href="{retention_url}"' in html and "Scheduled shred: " in html
+    assert f'href="{retention_url}"' in html_of(admin.get("/control/event/bigevents/sampleconf/orders/"))
+    assert retention_url not in html_of(orders_reader.get(dashboard))  # may not see the retention page
+    s.state = "failed"
+    s.save()
+    assert "Scheduled shred failed (due " in html_of(admin.get(dashboard))
+    event.enable_plugin("pretix_shredder_api")  # on: the event navigation has the pages, no top-bar entry
+    event.save()
+    event.organizer.plugins = "pretix_shredder_api"
+    event.organizer.save()
+    assert "Scheduled shred" not in html_of(admin.get(dashboard))

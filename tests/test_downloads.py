@@ -158,3 +158,103 @@ def test_a_file_deleted_while_it_streams_is_sent_whole(client, job, full):
     cf = job.file
     cf.file.storage.delete(cf.file.name)  # the answer holds the open file: the bytes still come
     assert b"".join(resp.streaming_content) == body
+
+
+# -- every download is logged on the event, a ranged or conditional one without flooding the log (issue 22 item 9) ---
+
+
+def downloads_logged(event):
+    from pretix.base.models import LogEntry
+
+    return list(
+        LogEntry.objects.filter(event=event, action_type="pretix_shredder_api.export.downloaded").order_by("pk")
+    )
+
+
+TOKEN = "API token “GDPR tooling” of team “Team”"
+
+
+def test_a_whole_download_is_logged_with_who_and_which_export(client, job, full, event):
+    (entry,) = downloads_logged(event)
+    assert entry.api_token is not None and entry.user is None
+    assert entry.parsed_data == {
+        "job": str(job.public_id),
+        "shredders": ["order_emails", "attendee_info"],
+        "via": "api",
+    }
+    assert str(job.secret) not in entry.data and job.confirm_code not in entry.data
+    assert entry.display() == (
+        f"{TOKEN} downloaded an export of personal data through the data shredder API (Emails, Attendee info)."
+    )
+    client.get(job_url(job, "download"))  # a second whole copy is a second entry
+    assert len(downloads_logged(event)) == 2
+
+
+def test_a_304_is_not_logged_and_ranged_parts_only_once(client, job, full, event):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+    from freezegun import freeze_time
+
+    _body, resp = full
+    assert client.get(job_url(job, "download"), HTTP_IF_NONE_MATCH=resp["ETag"]).status_code == 304
+    assert client.get(job_url(job, "download"), HTTP_RANGE="bytes=999999999-").status_code == 416
+    assert len(downloads_logged(event)) == 1
+    for start in (0, 10, 20, 30):
+        assert client.get(job_url(job, "download"), HTTP_RANGE=f"bytes={start}-{start + 9}").status_code == 206
+    entries = downloads_logged(event)
+    assert len(entries) == 1  # the whole file a moment ago covers the parts
+    with freeze_time(now() + timedelta(minutes=31)):
+        client.get(job_url(job, "download"), HTTP_RANGE="bytes=0-9")
+        client.get(job_url(job, "download"), HTTP_RANGE="bytes=10-19")
+    entries = downloads_logged(event)
+    assert len(entries) == 2 and entries[-1].parsed_data["range"] == f"bytes 0-9/{len(_body)}"
+
+
+def test_a_download_does_not_block_the_shred(client, job, full, event):
+    resp = client.post(job_url(job, "shred"), format="json")
+    assert resp.status_code == 202, resp.content
+    job.refresh_from_db()
+    assert job.shred_state == "succeeded"
+
+
+@pytest.fixture
+def noticed(organizer, event, orders, user):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from pretix_shredder_api import retention
+
+    retention.update_policy(
+        organizer, {"enabled": True, "shredders": ["order_emails"], "days_after_event": 40, "notice_days": 7}
+    )
+    organizer.settings.flush()
+    s = retention.create_schedule(event)
+    with freeze_time(s.notice_at + timedelta(minutes=1)):
+        retention.advance(s.pk)
+    s.refresh_from_db()
+    assert s.state == "noticed"
+    return s
+
+
+def test_the_scheduled_export_downloads_are_logged_through_the_api_and_the_page(client, base_url, noticed, event):
+    from django.test import Client
+
+    resp = client.get(base_url + "schedule/download/")
+    assert resp.status_code == 200
+    b"".join(resp.streaming_content)
+    page = Client()
+    assert page.login(email="admin@example.org", password="secret-password-123")
+    resp = page.get("/control/event/bigevents/sampleconf/shredder-api/retention/download/")
+    assert resp.status_code == 200
+    api, on_page = downloads_logged(event)
+    assert api.parsed_data["via"] == "schedule_api" and api.parsed_data["job"] == str(noticed.job.public_id)
+    assert api.display() == (
+        f"{TOKEN} downloaded the export of the scheduled removal of personal data through the API (Emails)."
+    )
+    assert on_page.user.email == "admin@example.org" and on_page.parsed_data["via"] == "retention_page"
+    assert on_page.display() == (
+        "admin@example.org downloaded the export of the scheduled removal of personal data on the data retention "
+        "page (Emails)."
+    )

@@ -165,6 +165,7 @@ def write_every_entry(organizer, event, user, client, base_url):
     retention.update_policy(organizer, {"days_after_event": 40}, user=user)
     retention.update_policy(event, {"notice_days": 3}, user=user)
     job = start_export(client, base_url)
+    b"".join(client.get(job_url(job, "download")).streaming_content)  # downloaded, on the job
     client.post(job_url(job, "shred"), format="json")  # started + completed, on the job
     failing = start_export(client, base_url)
     jobs.shred_failed(failing.pk, failing.shred_attempt, "Boom")  # failed, on the job (as a worker records it)
@@ -192,6 +193,8 @@ def write_every_entry(organizer, event, user, client, base_url):
     return [
         ("organizer", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
         ("event", "pretix_shredder_api.policy.changed", f"{WHO} changed the data retention policy."),
+        ("event", "pretix_shredder_api.export.downloaded", f"{TOKEN} downloaded an export of personal data through "
+         "the data shredder API (Emails)."),
         ("event", "pretix.event.shredder.started", f"{TOKEN} started removing personal data through the data "
          "shredder API (Emails)."),
         ("event", "pretix.event.shredder.completed", f"{TOKEN} removed personal data through the data shredder API "
@@ -220,6 +223,7 @@ WRITTEN = {
     "pretix.event.shredder.completed",
     "pretix_shredder_api.shred.failed",
     "pretix_shredder_api.settings.changed",
+    "pretix_shredder_api.export.downloaded",
     *(
         "pretix_shredder_api.schedule." + step
         for step in ("created", "export_started", "notice_sent", "shred_started", "done", "failed", "dropped")
@@ -372,3 +376,18 @@ def test_navigation_per_level(org_admin, organizer, event, where, organizer_nav,
         assert org_admin.get(url).status_code == 200, url
     assert org_admin.get(EVENT_NAV[1]).status_code == (200 if event_nav else 404)
     assert org_admin.get(EVENT_NAV[0] + "settings/").status_code == (200 if event_nav else 404)
+
+
+def test_a_shred_of_the_retention_policy_is_attributed_to_it(organizer, event, orders):
+    """Issue 22 item 3 (as the pages show it): a policy's job has no user or credential; its entries say who."""
+    from pretix_shredder_api import jobs
+    from pretix_shredder_api.models import ShredderJob
+
+    job = ShredderJob.objects.create(
+        event=event, shredders=["order_emails"], **jobs.Identity.for_policy(organizer).as_fields()
+    )
+    jobs.log_shred(job, "pretix.event.shredder.completed")
+    (text,) = [t for a, t in texts(event) if a == "pretix.event.shredder.completed"]
+    assert text == (
+        "Retention policy of organizer “bigevents” removed personal data through the data shredder API (Emails)."
+    )

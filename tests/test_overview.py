@@ -130,7 +130,8 @@ def test_csv_has_the_same_rows(admin, landscape):
     assert resp.status_code == 200
     assert resp["Content-Type"] == "text/csv; charset=utf-8"
     assert resp["Content-Disposition"] == 'attachment; filename="personal-data-bigevents.csv"'
-    table = list(csv.reader(io.StringIO(resp.content.decode())))
+    assert resp.content.startswith("\ufeff".encode())  # a BOM: Excel reads the file as UTF-8
+    table = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
     assert table[0] == [
         "Event",
         "Event name",
@@ -143,13 +144,16 @@ def test_csv_has_the_same_rows(admin, landscape):
         "Data shredders",
         "Through",
         "Never shredded with",
+        "Kept as pretix advises (tax-relevant)",
+        "Scheduled shred",
+        "Schedule state",
     ]
     assert [(r[0], r[1], r[3], r[4], r[5]) for r in table[1:]] == [
         ("never", "Never", "offline", "yes", "Over, never shredded"),
         ("live", "Live", "online", "yes", "Over, never shredded"),
     ]
 
-    full = list(csv.reader(io.StringIO(admin.get(CSV).content.decode())))
+    full = list(csv.reader(io.StringIO(admin.get(CSV).content.decode("utf-8-sig"))))
     partial = next(r for r in full if r[0] == "partial")
     assert partial[5:10] == [
         "Over, shredded only partly",
@@ -218,8 +222,91 @@ def test_queries_per_page_do_not_grow_with_events_or_shreds(admin, organizer, us
         if i % 3 == 0:
             shred_through_control_panel(ev, user, ["order_emails"])
             shred_through_control_panel(ev, user, ["attendee_info"])
+        if i % 2 == 0:  # schedules (and their history) are read in one query too
+            schedule(ev, days=i, state="cancelled")
+            schedule(ev, days=i + 1, state="failed" if i % 4 else "noticed")
     large = (page_queries(admin, PAGE), page_queries(admin, CSV))
     assert small == large, (small, large)
+
+
+# -- schedules, the one meaning of red (issue 22 items 2, 6), the CSV formats (item 10) -------------------------------
+
+
+def schedule(event, days=3, state="noticed", shredders=("order_emails", "attendee_info"), error=""):
+    from pretix_shredder_api.models import ScheduledShred
+
+    return ScheduledShred.objects.create(
+        event=event,
+        state=state,
+        due=now() + timedelta(days=days),
+        notice_at=now() - timedelta(days=1),
+        shredders=list(shredders),
+        last_error=error,
+    )
+
+
+def row_html(html, slug):
+    return next(r for r in html.split("<tr data-event=") if r.startswith(f'"{slug}"'))
+
+
+def test_an_event_shredded_as_pretix_recommends_is_not_red(admin, organizer, user):
+    """Every shredder but the tax-relevant ones (invoices, invoice addresses, payment data): pretix advises keeping
+    those for a tax audit, so the event is done - and the page says what was kept."""
+    kept = make_event(organizer, slug="kept", name="Kept", date_from=now() - timedelta(days=20))
+    known = kept.get_data_shredders()
+    tax = sorted(i for i, s in known.items() if s.tax_relevant)
+    assert {"invoices", "invoice_addresses", "payment_info"} <= set(tax)
+    shred_through_control_panel(kept, user, sorted(i for i in known if i not in tax))
+    html = admin.get(PAGE).content.decode()
+    row = row_html(html, "kept")
+    assert 'data-status="done"' in row and 'class="danger"' not in row
+    assert "Kept as pretix advises (tax-relevant):" in row and "Invoices" in row
+    assert "Never shredded with" not in row
+
+
+def test_schedules_are_shown_and_a_failed_one_is_red(admin, organizer, landscape):
+    due = make_event(organizer, slug="due", name="Due", date_from=now() - timedelta(days=40))
+    schedule(due, days=2, shredders=sorted(due.get_data_shredders()))
+    later = make_event(organizer, slug="later", name="Later", date_from=now() - timedelta(days=40))
+    schedule(later, days=30, shredders=sorted(later.get_data_shredders()))
+    broken = make_event(organizer, slug="broken", name="Broken", date_from=now() - timedelta(days=40))
+    schedule(broken, days=1, state="failed", error="Your ticket shop needs to be offline.")
+    html = admin.get(PAGE).content.decode()
+    row = row_html(html, "due")
+    # over and never shredded, but the schedule will shred it: not red, and the schedule is shown with its date
+    assert 'data-status="scheduled"' in row and 'class="danger"' not in row
+    assert 'data-schedule="noticed"' in row and "notice sent" in row and "due " in row
+    assert 'href="/control/event/bigevents/due/shredder-api/retention/"' in row
+    assert "Emails" in row and "order_emails" not in row
+    row = row_html(html, "broken")
+    assert 'data-status="schedule_failed"' in row and 'class="danger"' in row
+    assert "Over, scheduled shred failed" in row and "Your ticket shop needs to be offline." in row
+    # the filter "due in the next 14 days"
+    soon = table_rows(admin.get(PAGE + "?filter=due_soon").content.decode())
+    assert sorted(slug for slug, _ in soon) == ["broken", "due"]
+    assert "Shred due in the next 14 days" in html
+
+
+def test_a_schedule_covering_only_some_shredders_leaves_the_rest_red(admin, organizer):
+    ev = make_event(organizer, slug="some", name="Some", date_from=now() - timedelta(days=40))
+    schedule(ev, days=5, shredders=["order_emails"])
+    row = row_html(admin.get(PAGE).content.decode(), "some")
+    assert 'class="danger"' in row and 'data-status="never"' in row
+    assert "Attendee info" in row
+
+
+def test_csv_with_semicolons_and_schedule_columns(admin, organizer, landscape):
+    due = make_event(organizer, slug="due", name="Due; the festival", date_from=now() - timedelta(days=40))
+    schedule(due, days=2)
+    resp = admin.get(CSV + "?format=semicolon")
+    assert resp.status_code == 200 and resp.content.startswith("\ufeff".encode())
+    text = resp.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Event;Event name;End date;")
+    rows = {r[0]: r for r in csv.reader(io.StringIO(text), delimiter=";")}
+    assert rows["due"][1] == "Due; the festival"
+    assert rows["due"][-2].startswith(str((now() + timedelta(days=2)).year)) and rows["due"][-1] == "notice sent"
+    html = admin.get(PAGE).content.decode()
+    assert "CSV (with semicolons)" in html and "format=semicolon" in html and "CSV (with commas)" in html
 
 
 # -- CSV injection (finding 19.6): every cell a spreadsheet would run as a formula gets a leading ' (OWASP) -----------

@@ -10,6 +10,8 @@ from .helpers import fresh, job_url, set_state, start_export
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 5
+# A whole download also writes its log entry (issue 22 item 9): one INSERT more than a poll.
+MAX_QUERIES_DOWNLOAD = MAX_QUERIES + 1
 
 
 def queries_of(client, url, **headers):
@@ -34,6 +36,11 @@ def poll_costs(client, base_url):
 
 
 def test_poll_queries_are_few_and_do_not_grow_with_the_event(client, base_url, event, item):
+    from django.contrib.contenttypes.models import ContentType
+
+    from pretix_shredder_api.models import ShredderJob
+
+    ContentType.objects.get_for_model(ShredderJob)  # cached once per process (the download's log entry needs it)
     for i in range(3):
         make_order(event, item, f"S{i}", f"s{i}@example.org")
     small = poll_costs(client, base_url)
@@ -43,7 +50,8 @@ def test_poll_queries_are_few_and_do_not_grow_with_the_event(client, base_url, e
 
     assert small == large
     for name, (count, _status) in large.items():
-        assert count <= MAX_QUERIES, f"{name} ran {count} queries"
+        limit = MAX_QUERIES_DOWNLOAD if name == "download_200" else MAX_QUERIES
+        assert count <= limit, f"{name} ran {count} queries"
     assert {k: v[1] for k, v in large.items()} == {
         "download_200": 200,
         "download_409": 409,

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import jobs, labels, permissions, reasons, retention
-from ..downloads import file_response
+from ..downloads import served_export
 from .shredders import NoSerializerMetadata, ShredderPermission, as_dict, refusal
 
 MSG_NO_SCHEDULE = retention.MSG_NO_SCHEDULE
@@ -264,7 +264,8 @@ class RetentionViewSet(viewsets.ViewSet):
             cf, fh = retention.schedule_export(s)
         except jobs.JobError as e:
             return refusal(e)
-        return file_response(request, cf, fh, s.job.file_sha256)
+        identity = jobs.Identity.of(request.auth, request.user)  # who downloads (the permission class knows them)
+        return served_export(request, s.job, cf, fh, identity, jobs.VIA_SCHEDULE_API)
 
     @action(detail=False, methods=["POST"], url_path="schedule/cancel", url_name="schedule-cancel")
     def schedule_cancel(self, request, *args, **kwargs):

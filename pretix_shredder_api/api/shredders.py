@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from .. import flows, jobs, residual_cache
-from ..downloads import DownloadNegotiation, file_response
+from ..downloads import DownloadNegotiation, served_export
 from ..models import JobState
 from ..shredders import offered
 from .serializers import (
@@ -146,7 +146,7 @@ class ShredderViewSet(viewsets.GenericViewSet):
             cf, fh = jobs.open_export(job)
         except jobs.JobError as e:
             return refusal(e)
-        return file_response(request, cf, fh, job.file_sha256)
+        return served_export(request, job, cf, fh, self._identity(), jobs.VIA_API)
 
     @action(detail=False, methods=["POST"], url_path=f"shred/{JOB_URL}", url_name="shred")
     def shred(self, request, *args, **kwargs):

@@ -3,11 +3,17 @@ URL name; other pages (a residual scan, retention policies) are added by appendi
 
 The plugin is an event-and-organizer plugin: pretix sends ``nav_organizer`` to it where it is switched on for the
 organizer, ``nav_event`` / ``nav_event_settings`` where it is switched on for the event and its organizer. The pages
-themselves are served as the README's table says (the job page and the organizer pages everywhere)."""
+themselves are served as the README's table says (the job page and the organizer pages everywhere).
+
+Where the plugin is off for an event, pretix sends it neither ``nav_event`` nor ``event_dashboard_widgets`` (both
+are event plugin signals), yet a retention policy of the organizer still shreds the event. So the top bar
+(``nav_topbar``, sent whatever the plugin's state) shows a scheduled shred on that event's pages: "Scheduled shred:
+<date>", linking the event's retention page, for who may see that page (:func:`scheduled_shred_entry`)."""
 
 from dataclasses import dataclass
 
 from django.urls import resolve, reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 NAMESPACE = "plugins:pretix_shredder_api"
@@ -24,12 +30,12 @@ class Page:
 # Event navigation (pretix asks only where the plugin is on for event and organizer). The job page is served for every
 # event, the residual page only there.
 EVENT_PAGES = [
-    Page("event", _("Data shredder"), "event.orders:read", icon="eraser"),
+    Page("event", _("Data shredder jobs"), "event.orders:read", icon="eraser"),
     Page("residual", _("Personal data left"), "event.orders:read", icon="search"),
 ]
 # Event settings navigation (the policies exist where the plugin is enabled).
 EVENT_SETTINGS_PAGES = [
-    Page("settings", _("Data shredder"), "event.settings.general:write"),
+    Page("settings", _("Data shredder API settings"), "event.settings.general:write"),
     Page("retention", _("Data retention"), "event.settings.general:write"),
 ]
 # Organizer navigation (pretix asks only where the plugin is on for the organizer); served for every organizer.
@@ -72,3 +78,32 @@ def event_settings_entries(request):
 
 def organizer_entries(request):
     return _entries(request, ORGANIZER_PAGES, request.orgapermset, {"organizer": request.organizer.slug})
+
+
+RETENTION_PERMISSIONS = ("event.settings.general:write", "event.orders:write")  # who sees the retention page
+
+
+def scheduled_shred_entry(request) -> list:
+    """The top-bar entry for an active scheduled shred of the event being viewed where the plugin is off for it
+    (with the plugin on, the event navigation has the pages): one query on such events' pages, none elsewhere."""
+    from .. import jobs
+    from ..models import ACTIVE_SCHEDULE_STATES, ScheduledShred, ScheduleState
+
+    event = getattr(request, "event", None)
+    if event is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return []
+    if jobs.plugin_enabled(event):
+        return []
+    permset = getattr(request, "eventpermset", None)
+    if permset is None or not any(p in permset for p in RETENTION_PERMISSIONS):
+        return []
+    schedule = ScheduledShred.objects.filter(event=event, state__in=ACTIVE_SCHEDULE_STATES).only("due", "state").first()
+    if schedule is None:
+        return []
+    when = date_format(schedule.due.astimezone(event.timezone), "SHORT_DATE_FORMAT")
+    if schedule.state == ScheduleState.FAILED:
+        label = str(_("Scheduled shred failed (due {date})")).format(date=when)
+    else:
+        label = str(_("Scheduled shred: {date}")).format(date=when)
+    url = reverse(f"{NAMESPACE}:retention", kwargs=event_kwargs(event))
+    return [{"label": label, "url": url, "icon": "clock-o", "title": label, "active": request.path == url}]

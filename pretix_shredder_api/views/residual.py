@@ -3,11 +3,12 @@ API's: a stored result while the event is unchanged, one scan at a time), the ou
 API, and what stays by design."""
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from .. import jobs, labels, residual_cache
+from .. import jobs, labels, locations, residual_cache
 from ..models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
@@ -24,15 +25,20 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        event = self.request.event
+        known = event.get_data_shredders()
         try:
-            result = residual_cache.check(self.request.event)  # bounded like the API's: see residual_cache
+            result = residual_cache.check(event)  # bounded like the API's: see residual_cache
             ctx["report"], ctx["checked_at"] = result.report, result.checked_at
+            ctx["locations"] = [locations.describe(loc, known) for loc in result.report.locations]
         except residual_cache.ScanRunning as e:
             ctx["scan_running"] = str(e)
         ctx["cache_minutes"] = max(1, residual_cache.cache_seconds() // 60)
         shreds = ShredderJob.objects.filter(
             event=self.request.event, shred_state=JobState.SUCCEEDED, residual_checked_at__isnull=False
         ).order_by("-shred_finished")[:RECENT_SHREDS]
-        known = self.request.event.get_data_shredders()
+        kwargs = {"organizer": event.organizer.slug, "event": event.slug}
+        ctx["shredder_url"] = reverse("control:event.shredder.start", kwargs=kwargs)
+        ctx["retention_url"] = reverse("plugins:pretix_shredder_api:retention", kwargs=kwargs)
         ctx["shreds"] = [(job, labels.shredder_names(self.request.event, job.shredders, known)) for job in shreds]
         return ctx

@@ -16,7 +16,7 @@ from pretix.control.permissions import EventPermissionRequiredMixin, OrganizerPe
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
 from .. import jobs, labels, permissions, reasons, retention
-from ..downloads import file_response
+from ..downloads import served_export
 
 
 def require(missing: str) -> None:
@@ -202,6 +202,7 @@ class EventRetentionView(EventPermissionRequiredMixin, TemplateView):
                 "planned": retention.plan(event, policy) if policy.enabled and retention.is_over(event) else None,
                 "postpone_form": kwargs.get("postpone_form") or PostponeForm(prefix="postpone"),
                 "schedule": schedule,
+                "schedule_shredders": labels.shredder_names(event, schedule.shredders) if schedule else [],
                 "export_ready": bool(schedule and schedule.job and not _export_problem(schedule.job)),
                 "may_change_orders": self._may_change_orders(),
                 "may_change_settings": self._may_change_settings(),
@@ -339,7 +340,8 @@ class EventRetentionDownloadView(EventPermissionRequiredMixin, TemplateView):
             cf, fh = retention.schedule_export(schedule)
         except jobs.JobError as e:
             raise Http404(str(e)) from None
-        return file_response(request, cf, fh, schedule.job.file_sha256)
+        identity = jobs.Identity(user=request.user)
+        return served_export(request, schedule.job, cf, fh, identity, jobs.VIA_RETENTION_PAGE)
 
 
 class OrganizerRetentionView(OrganizerDetailViewMixin, OrganizerPermissionRequiredMixin, TemplateView):

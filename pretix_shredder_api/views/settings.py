@@ -26,16 +26,18 @@ class ShredderSettingsForm(SettingsForm):
     shredder_api_require_confirm_code = forms.BooleanField(
         label=_("Require the confirm code"),
         help_text=_(
-            "A shred through the API must send the content of the export's CONFIRM_CODE.txt as "
-            '{"confirm_code": "…"} - proof that the export was downloaded and opened.'
+            "A shred through the API must send the confirm code written in the export (the file CONFIRM_CODE.txt "
+            "in the downloaded zip file) - proof that the export was downloaded and opened. The API documentation "
+            "says how a client sends it."
         ),
         required=False,
     )
     shredder_api_export_lifetime_minutes = forms.IntegerField(
         label=_("Export lifetime"),
         help_text=_(
-            "Minutes an export stays downloadable if it is not shredded. Leave empty for the default of this "
-            "pretix installation. An export whose shred has been requested is kept until the shred succeeded."
+            "Minutes an export made through the API stays downloadable if it is not shredded. Leave empty for the "
+            "default of this pretix installation. An export whose shred has been requested is kept until the shred "
+            "succeeded; the export of a scheduled removal (retention policy) is kept until its removal."
         ),
         min_value=1,
         max_value=MAX_LIFETIME_MINUTES,

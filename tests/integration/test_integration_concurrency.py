@@ -18,6 +18,11 @@ PARALLEL = 20
 SHRED_SECONDS = 4
 
 
+def shred_log(job) -> dict:
+    """The job's log entries but its downloads (each download of the export is logged too, issue 22 item 9)."""
+    return {k: v for k, v in job["log"].items() if k != "pretix_shredder_api.export.downloaded"}
+
+
 def post_at_once(token: str, url: str, count: int) -> list[tuple[int, dict]]:
     """``count`` threads, each with its own connection, POST ``url`` as close to the same moment as they can."""
     barrier = threading.Barrier(count)
@@ -65,7 +70,7 @@ def test_parallel_shred_posts_start_exactly_one_shred(
     assert done.json() == {"status": "ok", "message": "OK"}
 
     job = orm.call("shredder_job", public_id=job_public_id(status_url))
-    assert job["log"] == {"pretix.event.shredder.started": 1, "pretix.event.shredder.completed": 1}, job
+    assert shred_log(job) == {"pretix.event.shredder.started": 1, "pretix.event.shredder.completed": 1}, job
     assert len(shredder_trace.records("shred", "started")) == 1
     assert len(shredder_trace.records("shred", "finished")) == 1
     runs = orm.call(
