@@ -111,6 +111,10 @@ class NotErasure(Conflict):
     pass
 
 
+class NoExport(PersonError):
+    pass
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The address
 
@@ -655,15 +659,30 @@ def item_text(i: dict) -> str:
     return text
 
 
+def check_export(req: PersonRequest) -> bool:
+    """False while an export is being made (nothing to start); ``Conflict`` in a state without data to export."""
+    if req.state == PersonState.EXPORTING:
+        return False
+    if req.state not in (PersonState.FOUND, PersonState.EXPORTED):
+        raise Conflict(_("This request has no data to export in its current state."))
+    return True
+
+
+def claim_export(req: PersonRequest) -> bool:
+    """found/exported → exporting; of concurrent calls exactly one wins."""
+    won = PersonRequest.objects.filter(pk=req.pk, state__in=(PersonState.FOUND, PersonState.EXPORTED)).update(
+        state=PersonState.EXPORTING
+    )
+    req.refresh_from_db()
+    return bool(won)
+
+
 def export(req: PersonRequest) -> PersonRequest:
-    """found/exported → exporting → exported: the zip with person.json, summary.txt and the person's uploaded
-    files, in a CachedFile only this plugin hands out."""
+    """exporting → exported: the zip with person.json, summary.txt and the person's uploaded files, in a CachedFile
+    only this plugin hands out."""
     from pretix.base.models import CachedFile
 
-    if not PersonRequest.objects.filter(pk=req.pk, state__in=(PersonState.FOUND, PersonState.EXPORTED)).update(
-        state=PersonState.EXPORTING
-    ):
-        req.refresh_from_db()
+    if req.state != PersonState.EXPORTING:
         return req
     h = find_holdings(req.organizer, req.email)
     findings, counts = dispositions(h)
@@ -696,16 +715,18 @@ def export(req: PersonRequest) -> PersonRequest:
         CachedFile.objects.filter(pk=old).delete()
     req.refresh_from_db()
     log(req, "exported")
+    if req.kind == PersonKind.ACCESS:
+        finish(req, PersonState.DONE)  # answered: the copy is made (and stays downloadable until it expires)
     return req
 
 
 def open_export(req: PersonRequest):
-    """``(CachedFile, handle)`` of the finished export; ``Conflict`` while it is made or none was made."""
+    """``(CachedFile, handle)`` of the finished export; ``Conflict`` while it is made, ``NoExport`` if none was."""
     if req.state == PersonState.EXPORTING:
         raise Conflict(_("The export is still being made."))
     cf = req.file
     if cf is None or not cf.file or not cf.file.storage.exists(cf.file.name):
-        raise Conflict(_("No export has been made for this request (POST …/export/ first)."))
+        raise NoExport(_("No export has been made for this request (POST …/export/ first)."))
     return cf, cf.file.storage.open(cf.file.name, "rb")
 
 
@@ -905,5 +926,11 @@ def erase(req: PersonRequest) -> PersonRequest:
     else:
         message = "" if findings["held"] else "no_data"
     finish(req, PersonState.DONE, message)
+    if req.file_id:  # the export of an erased person is personal data too: it goes with the data
+        from pretix.base.models import CachedFile
+
+        CachedFile.objects.filter(pk=req.file_id).delete()
+        PersonRequest.objects.filter(pk=req.pk).update(file=None, file_sha256="")
+        req.refresh_from_db()
     log(req, "erased", data={"orders": affected, "counts": counts, "proof_found": report["found"]})
     return req

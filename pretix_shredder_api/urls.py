@@ -7,8 +7,9 @@ from the router and this plugin's viewset registered in its place, so the docume
 """
 
 from django.urls import re_path
-from pretix.api.urls import event_router
+from pretix.api.urls import event_router, orga_router
 
+from .api.persons import PersonRequestViewSet
 from .api.retention import OrganizerPolicyView, RetentionViewSet
 from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
@@ -37,6 +38,8 @@ def register_before(router, prefix: str, viewset, basename: str, before_basename
 take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
 # P policy/ and P schedule/…: the retention policy and schedule of the event (see api/retention.py)
 register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
+# /api/v1/organizers/<o>/shredder-requests/: requests of one person (see api/persons.py)
+take_over_route(orga_router, "shredder-requests", PersonRequestViewSet, "shredder-requests")
 
 urlpatterns = [
     re_path(

@@ -154,8 +154,11 @@ def read_zip(req):
 
 
 def test_export_holds_exactly_the_persons_data(organizer, identity, data):
-    req = persons.export(new_request(organizer, identity, kind="access", locale="de"))
-    assert req.state == PersonState.EXPORTED and req.file_sha256
+    req = new_request(organizer, identity, kind="access", locale="de")
+    assert persons.check_export(req) and persons.claim_export(req)
+    assert persons.check_export(req) is False and persons.claim_export(req) is False
+    req = persons.export(req)
+    assert req.state == PersonState.DONE and req.file_sha256 and req.email == ""  # an access request is answered
     zf = read_zip(req)
     assert sorted(n for n in zf.namelist() if not n.startswith("files/")) == ["person.json", "summary.txt"]
     (upload,) = [n for n in zf.namelist() if n.startswith("files/")]
@@ -182,7 +185,8 @@ def test_export_holds_exactly_the_persons_data(organizer, identity, data):
 def test_export_of_a_request_without_data(organizer, identity, data):
     req = new_request(organizer, identity, email="nobody@example.net")
     assert req.state == PersonState.DONE
-    assert persons.export(req).state == PersonState.DONE  # nothing to export: the request is answered
+    with pytest.raises(persons.Conflict):  # nothing to export: the request is answered
+        persons.check_export(req)
 
 
 # -- the erasure ------------------------------------------------------------------------------------------------------
