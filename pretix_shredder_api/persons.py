@@ -155,6 +155,31 @@ def invoice_retention_years() -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Who may: reading a request (and its export) needs the right to view the orders of every event it touches, erasing
+# and cancelling the right to change them; creating and listing the right to view the orders of every event of the
+# organizer (the answer says whether an address is held). The API and the pages ask this one function.
+
+READ = "event.orders:read"
+WRITE = "event.orders:write"
+
+
+def missing_events(holder, event_ids, permission: str, request=None) -> list[str]:
+    """Slugs of the events among ``event_ids`` on which ``holder`` (a team API token or a user) lacks
+    ``permission``."""
+    from pretix.base.models import Event
+
+    if not event_ids:
+        return []
+    allowed = set(holder.get_events_with_permission(permission, request=request).values_list("pk", flat=True))
+    missing = [pk for pk in event_ids if pk not in allowed]
+    return sorted(Event.objects.filter(pk__in=missing).values_list("slug", flat=True))
+
+
+def all_event_ids(organizer) -> list[int]:
+    return list(organizer.events.values_list("pk", flat=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Creating and reading requests
 
 

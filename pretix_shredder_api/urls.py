@@ -13,6 +13,7 @@ from .api.persons import PersonRequestViewSet
 from .api.retention import OrganizerPolicyView, RetentionViewSet
 from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
+from .views.persons import PersonRequestDetailView, PersonRequestDownloadView, PersonRequestListView
 from .views.residual import ResidualView
 from .views.retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
 
@@ -77,6 +78,19 @@ urlpatterns = [
         r"^control/organizer/(?P<organizer>[^/]+)/shredder-retention/$",
         OrganizerRetentionView.as_view(),
         name="organizer-retention",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/$", PersonRequestListView.as_view(), name="persons"
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/(?P<pk>\d+)/$",
+        PersonRequestDetailView.as_view(),
+        name="person",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/(?P<pk>\d+)/download/$",
+        PersonRequestDownloadView.as_view(),
+        name="person-download",
     ),
     re_path(
         r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/$",

@@ -187,3 +187,21 @@ def test_pages_in_a_real_browser(
         "organizer-retention",
         ["Data retention", "Shred personal data automatically", "Days of notice"],
     )
+    # requests of one person: the list and one request (the event's addresses were shredded above: nothing held)
+    resp = client.post(
+        "/api/v1/organizers/bigevents/shredder-requests/", {"email": "buyer1@example.org", "kind": "erasure"},
+        format="json",
+    )  # fmt: skip
+    assert resp.status_code == 201
+    visit(
+        browser,
+        live_server.url + "/control/organizer/bigevents/shredder-requests/",
+        "organizer-persons",
+        ["Requests of persons", "Register and search", "Answer due"],
+    )
+    visit(
+        browser,
+        live_server.url + f"/control/organizer/bigevents/shredder-requests/{resp.json()['id']}/",
+        "organizer-person",
+        ["What was found", "No data of this person is held.", "no longer kept (the request is closed)"],
+    )

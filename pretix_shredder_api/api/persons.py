@@ -10,7 +10,7 @@ A credential lacking a permission for some event gets 403 ``{"detail", "events":
 """
 
 from django.utils.translation import gettext_lazy as _
-from pretix.base.models import Event, TeamAPIToken
+from pretix.base.models import TeamAPIToken
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
 from rest_framework.decorators import action
@@ -23,8 +23,8 @@ from ..downloads import DownloadNegotiation, file_response
 from ..models import PersonRequest
 from .shredders import NoSerializerMetadata, ShredderPermission, as_dict
 
-READ = "event.orders:read"
-WRITE = "event.orders:write"
+READ = persons.READ
+WRITE = persons.WRITE
 MSG_MISSING = _("You lack the permission %(permission)s for these events of the request: %(events)s")
 MSG_NOT_FOUND = _("This request does not exist.")
 
@@ -47,13 +47,8 @@ class CreateSerializer(serializers.Serializer):
 
 
 def missing_events(request, event_ids, permission) -> list[str]:
-    """Slugs of the events among ``event_ids`` on which the caller lacks ``permission``."""
-    if not event_ids:
-        return []
     holder = request.auth if isinstance(request.auth, TeamAPIToken) else request.user
-    allowed = set(holder.get_events_with_permission(permission, request=request).values_list("pk", flat=True))
-    missing = [pk for pk in event_ids if pk not in allowed]
-    return sorted(Event.objects.filter(pk__in=missing).values_list("slug", flat=True))
+    return persons.missing_events(holder, event_ids, permission, request=request)
 
 
 def item_body(item: dict) -> dict:
@@ -117,7 +112,7 @@ class PersonRequestViewSet(viewsets.GenericViewSet):
             raise PermissionDenied(str(e)) from None
 
     def _all_events(self):
-        return list(self.request.organizer.events.values_list("pk", flat=True))
+        return persons.all_event_ids(self.request.organizer)
 
     def _request(self) -> PersonRequest:
         pk = self.kwargs["pk"]
