@@ -687,16 +687,24 @@ def item_text(i: dict) -> str:
 def check_export(req: PersonRequest) -> bool:
     """False while an export is being made (nothing to start); ``Conflict`` in a state without data to export."""
     if req.state == PersonState.EXPORTING:
-        return False
+        return req.updated < now() - jobs.stale_after()
     if req.state not in (PersonState.FOUND, PersonState.EXPORTED):
         raise Conflict(_("This request has no data to export in its current state."))
     return True
 
 
+def _stalled(state) -> Q:
+    """A step whose worker stopped: still in ``state`` after the stale limit (the steps are idempotent: they find
+    the rows again, so running one again is safe)."""
+    return Q(state=state, updated__lt=now() - jobs.stale_after())
+
+
 def claim_export(req: PersonRequest) -> bool:
-    """found/exported → exporting; of concurrent calls exactly one wins."""
-    won = PersonRequest.objects.filter(pk=req.pk, state__in=(PersonState.FOUND, PersonState.EXPORTED)).update(
-        state=PersonState.EXPORTING
+    """found/exported (or a stalled export) → exporting; of concurrent calls exactly one wins."""
+    won = (
+        PersonRequest.objects.filter(pk=req.pk)
+        .filter(Q(state__in=(PersonState.FOUND, PersonState.EXPORTED)) | _stalled(PersonState.EXPORTING))
+        .update(state=PersonState.EXPORTING, updated=now())
     )
     req.refresh_from_db()
     return bool(won)
@@ -764,7 +772,9 @@ def check_erase(req: PersonRequest) -> bool:
     may not start."""
     if req.kind != PersonKind.ERASURE:
         raise NotErasure(_("Only erasure requests can be erased."))
-    if req.state in (PersonState.ERASING, PersonState.DONE):
+    if req.state == PersonState.ERASING:
+        return req.updated < now() - jobs.stale_after()
+    if req.state == PersonState.DONE:
         return False
     if req.state not in (PersonState.FOUND, PersonState.EXPORTED):
         raise Conflict(_("This request cannot be erased in its current state."))
@@ -772,10 +782,13 @@ def check_erase(req: PersonRequest) -> bool:
 
 
 def claim_erase(req: PersonRequest) -> bool:
-    """found/exported → erasing; of concurrent calls exactly one wins (compare-and-set on the state)."""
-    won = PersonRequest.objects.filter(
-        pk=req.pk, kind=PersonKind.ERASURE, state__in=(PersonState.FOUND, PersonState.EXPORTED)
-    ).update(state=PersonState.ERASING)
+    """found/exported (or a stalled erasure) → erasing; of concurrent calls exactly one wins (compare-and-set on the
+    state)."""
+    won = (
+        PersonRequest.objects.filter(pk=req.pk, kind=PersonKind.ERASURE)
+        .filter(Q(state__in=(PersonState.FOUND, PersonState.EXPORTED)) | _stalled(PersonState.ERASING))
+        .update(state=PersonState.ERASING, updated=now())
+    )
     req.refresh_from_db()
     return bool(won)
 

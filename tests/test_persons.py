@@ -339,3 +339,36 @@ def test_cancel_before_and_after(organizer, identity, data):
     done = erase(new_request(organizer, identity))
     with pytest.raises(persons.Conflict):
         persons.cancel(done, identity)
+
+
+def test_a_stalled_erasure_can_be_started_again(organizer, identity, data):
+    """A worker that died mid-erasure leaves the request "erasing"; after the stale limit a new POST runs it again
+    (the step finds the rows again, so what the first run did is not done twice)."""
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    req = new_request(organizer, identity)
+    assert persons.claim_erase(req)
+    assert persons.check_erase(req) is False and persons.claim_erase(req) is False  # running: nothing new
+    PersonRequest.objects.filter(pk=req.pk).update(updated=now() - jobs.stale_after() - timedelta(seconds=1))
+    req.refresh_from_db()
+    assert persons.check_erase(req) and persons.claim_erase(req)
+    assert persons.erase(req).state == PersonState.DONE
+
+
+def test_a_failing_step_is_failed_with_a_message_in_the_readers_language(organizer, identity, data, monkeypatch):
+    from pretix_shredder_api import tasks
+
+    def broken(*args):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(persons, "find_holdings", broken)
+    req = persons.create_request(organizer, identity, EMAIL, "erasure", "en")
+    tasks.run_person_step.apply(args=(organizer.pk, req.pk, "find"))
+    req.refresh_from_db()
+    assert req.state == PersonState.FAILED and req.message == "internal" and req.email == ""
+    from django.utils import translation
+
+    with translation.override("de"):
+        assert persons.message_of(req) == "Interner Fehler"
