@@ -76,3 +76,13 @@ def enqueue_person_step(req, step: str) -> None:
     except Exception:
         logger.exception("Could not queue the %s step of person request %s", step, req.pk)
         persons.fail(req.pk, "not_queued")
+
+
+def run_person_follow_ups() -> int:
+    """The periodic task's part: erase what erasures had to leave, where its event is over now."""
+    started = 0
+    for req in persons.due_follow_ups().select_related("organizer"):
+        if persons.claim_follow_up(req):
+            enqueue_person_step(req, "erase_blocked")
+            started += 1
+    return started

@@ -199,6 +199,10 @@ class PersonRequest(LoggingMixin, models.Model):
     proof = models.JSONField(default=dict)
     # order codes whose rows the erasure changed (the webhook names them)
     orders_affected = models.JSONField(default=list)
+    # after the erasure: the orders it had to leave (a valid ticket of an event not over), erased by the periodic
+    # follow-up once ``blocked_until`` (the end of their events) has passed; recognised by ``email_hash``
+    blocked_orders = models.JSONField(default=list)
+    blocked_until = models.DateTimeField(null=True, blank=True, db_index=True)
 
     file = models.ForeignKey(
         "pretixbase.CachedFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -71,7 +71,7 @@ GROUNDS = {
 }
 BLOCKS = {
     "event_not_over": _(
-        "A valid ticket of an event that is not over yet. Blocked until the event is over; ask again then."
+        "A valid ticket of an event that is not over yet: kept until the event is over, then erased automatically."
     ),
 }
 TYPES = {
@@ -280,20 +280,7 @@ def _valid(order) -> bool:
 def find_holdings(organizer, email: str) -> Holdings:
     """Every row of the organizer keyed to ``email``, in a fixed number of queries (independent of how many orders
     of other people the organizer has)."""
-    from pretix.base.models import (
-        Customer,
-        Event,
-        Invoice,
-        LogEntry,
-        Order,
-        OrderPayment,
-        OrderPosition,
-        OrderRefund,
-        OutgoingMail,
-        QuestionAnswer,
-        Voucher,
-        WaitingListEntry,
-    )
+    from pretix.base.models import Customer, Order, OrderPosition, WaitingListEntry
 
     h = Holdings(email=email)
     h.customer = Customer.objects.filter(organizer=organizer, email__iexact=email).first()
@@ -313,6 +300,54 @@ def find_holdings(organizer, email: str) -> Holdings:
             h.positions.append(p)
         elif p.order_id in order_pks:
             h.others_positions += 1
+    h.waiting = list(
+        WaitingListEntry.objects.filter(event__organizer=organizer, email__iexact=email)
+        .select_related("voucher")
+        .order_by("pk")
+    )
+    _attach(h, organizer, [email])
+    return h
+
+
+def holdings_of_orders(organizer, order_pks, hashed: str) -> Holdings:
+    """The rows of these orders that are still keyed to the address with the keyed hash ``hashed`` - for the
+    follow-up of a blocked erasure, when the request no longer knows the address (the same rule of whose data it
+    is, decided by comparing hashes)."""
+    from pretix.base.models import Order, OrderPosition
+
+    def is_theirs(address):
+        return bool(address) and email_hash(normalise(address)) == hashed
+
+    h = Holdings(email="")
+    orders = Order.objects.filter(pk__in=order_pks, event__organizer=organizer).select_related("invoice_address")
+    h.orders = [o for o in orders.order_by("pk") if is_theirs(o.email)]
+    own = set(h.order_pks)
+    positions = OrderPosition.all.filter(order_id__in=order_pks).select_related("order", "item")
+    for p in positions.order_by("order_id", "positionid"):
+        if is_theirs(p.attendee_email) or (p.order_id in own and not p.attendee_email):
+            h.positions.append(p)
+    _attach(h, organizer, sorted({normalise(o.email) for o in h.orders}))
+    return h
+
+
+def _attach(h: Holdings, organizer, addresses: list) -> None:
+    """What hangs on the person's orders and positions (answers, invoices, payments, mails, log entries) and the
+    events it is all in. ``addresses``: mails and log entries that carry one of them count too."""
+    from pretix.base.models import (
+        Customer,
+        Event,
+        Invoice,
+        LogEntry,
+        Order,
+        OrderPayment,
+        OrderRefund,
+        OutgoingMail,
+        QuestionAnswer,
+        Voucher,
+        WaitingListEntry,
+    )
+
+    order_pks = h.order_pks
     position_pks = [p.pk for p in h.positions]
     h.answers = list(
         QuestionAnswer.objects.filter(
@@ -325,12 +360,11 @@ def find_holdings(organizer, email: str) -> Holdings:
     h.invoices = list(Invoice.objects.filter(order_id__in=order_pks).order_by("pk"))
     h.payments = list(OrderPayment.objects.filter(order_id__in=order_pks).order_by("pk"))
     h.refunds = list(OrderRefund.objects.filter(order_id__in=order_pks).order_by("pk"))
-    h.waiting = list(
-        WaitingListEntry.objects.filter(event__organizer=organizer, email__iexact=email)
-        .select_related("voucher")
-        .order_by("pk")
-    )
-    mail_q = Q(order_id__in=order_pks) | Q(orderposition_id__in=position_pks) | Q(to_text__icontains=email)
+    mail_q = Q(order_id__in=order_pks) | Q(orderposition_id__in=position_pks)
+    log_q = Q(content_type=ContentType.objects.get_for_model(Order), object_id__in=order_pks)
+    for address in addresses:
+        mail_q |= Q(to_text__icontains=address)
+        log_q |= Q(data__icontains=address)
     if h.customer is not None:
         mail_q |= Q(customer=h.customer)
     h.mails = list(
@@ -340,9 +374,8 @@ def find_holdings(organizer, email: str) -> Holdings:
         .defer("body_plain", "body_html")
         .order_by("pk")
     )
-    cts = ContentType.objects.get_for_models(Order, Customer, WaitingListEntry, Voucher)
+    cts = ContentType.objects.get_for_models(Customer, WaitingListEntry, Voucher)
     voucher_pks = [w.voucher_id for w in h.waiting if w.voucher_id]
-    log_q = Q(content_type=cts[Order], object_id__in=order_pks) | Q(data__icontains=email)
     log_q |= Q(content_type=cts[WaitingListEntry], object_id__in=[w.pk for w in h.waiting])
     log_q |= Q(content_type=cts[Voucher], object_id__in=voucher_pks)
     if h.customer is not None:
@@ -363,7 +396,6 @@ def find_holdings(organizer, email: str) -> Holdings:
         e.shredder_ends = _event_end(e)
         e.shredder_over = e.shredder_ends < now()
         h.events[e.pk] = e
-    return h
 
 
 def _blocked_orders(h: Holdings) -> set:
@@ -952,10 +984,12 @@ def erase(req: PersonRequest) -> PersonRequest:
         values_by_event = {pk: values_of(h, residual.public_values(e)) for pk, e in h.events.items()}
         affected = erase_holdings(h, values) if not h.empty else []
     report = proof(organizer, h, values_by_event, values)
+    blocked = _blocked_orders(h)
     PersonRequest.objects.filter(pk=req.pk).update(
         findings=findings if findings["held"] else req.findings,
         counts=counts if findings["held"] else req.counts,
         proof=report, orders_affected=affected, erased_at=now(),
+        blocked_orders=sorted(blocked), blocked_until=_blocked_until(h, blocked),
     )  # fmt: skip
     req.refresh_from_db()
     earlier = PersonRequest.objects.filter(organizer=organizer, email_hash=req.email_hash, erased_at__isnull=False)
@@ -971,4 +1005,70 @@ def erase(req: PersonRequest) -> PersonRequest:
         PersonRequest.objects.filter(pk=req.pk).update(file=None, file_sha256="")
         req.refresh_from_db()
     log(req, "erased", data={"orders": affected, "counts": counts, "proof_found": report["found"]})
+    return req
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The follow-up: what an erasure had to leave (blocked) is erased once its event is over, by the periodic task
+
+
+FOLLOW_UP_RETRY = timedelta(hours=1)
+
+
+def _blocked_until(h: Holdings, blocked: set):
+    ends = [h.events[o.event_id].shredder_ends for o in h.orders if o.pk in blocked]
+    ends += [h.events[p.order.event_id].shredder_ends for p in h.positions if p.order_id in blocked]
+    return max(ends) if ends else None
+
+
+def due_follow_ups(organizer=None):
+    qs = PersonRequest.objects.filter(state=PersonState.DONE, blocked_until__lte=now())
+    return qs.filter(organizer=organizer) if organizer is not None else qs
+
+
+def claim_follow_up(req: PersonRequest) -> bool:
+    """Of concurrent periodic runs exactly one takes a due follow-up; a failed one is tried again an hour later."""
+    won = PersonRequest.objects.filter(pk=req.pk, state=PersonState.DONE, blocked_until=req.blocked_until).update(
+        blocked_until=now() + FOLLOW_UP_RETRY
+    )
+    req.refresh_from_db()
+    return bool(won) and req.blocked_until is not None
+
+
+def erase_blocked(req: PersonRequest) -> PersonRequest:
+    """Erase what the request's erasure left because its event was not over, if it is over now (else wait for the
+    new end); the rows are recognised by the keyed hash of the address. Adds ``proof["follow_up"]`` and logs
+    ``erased`` again with the order codes (the webhook follows)."""
+    if req.state != PersonState.DONE or not req.blocked_orders:
+        return req
+    organizer = req.organizer
+    with transaction.atomic():
+        h = holdings_of_orders(organizer, req.blocked_orders, req.email_hash)
+        still = _blocked_orders(h)
+        if still:  # the event moved: wait for its new end
+            PersonRequest.objects.filter(pk=req.pk).update(
+                blocked_orders=sorted(still), blocked_until=_blocked_until(h, still)
+            )
+            req.refresh_from_db()
+            return req
+        findings, counts = dispositions(h)
+        values = values_of(h)
+        values_by_event = {pk: values_of(h, residual.public_values(e)) for pk, e in h.events.items()}
+        affected = erase_holdings(h, values) if not h.empty else []
+    report = proof(organizer, h, values_by_event, values)
+    done_at = now().isoformat()
+    old = req.findings or {}
+    for event in old.get("events", []):
+        for item in event["items"]:
+            if item.get("disposition") == BLOCKED:
+                item.update(disposition=ERASED, erased=done_at)
+    old_counts = dict(req.counts or {})
+    old_counts[ERASED] = old_counts.get(ERASED, 0) + old_counts.get(BLOCKED, 0)
+    old_counts[BLOCKED] = 0
+    PersonRequest.objects.filter(pk=req.pk).update(
+        findings=old, counts=old_counts, proof={**(req.proof or {}), "follow_up": report},
+        orders_affected=sorted(set(req.orders_affected) | set(affected)), blocked_orders=[], blocked_until=None,
+    )  # fmt: skip
+    req.refresh_from_db()
+    log(req, "erased", data={"orders": affected, "counts": counts, "proof_found": report["found"], "follow_up": True})
     return req

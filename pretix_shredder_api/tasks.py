@@ -216,7 +216,9 @@ def run_person_step(self, organizer, request_id: int, step: str) -> None:
         return
     with language(req.locale):
         try:
-            {"find": persons.find, "export": persons.export, "erase": persons.erase}[step](req)
+            steps = {"find": persons.find, "export": persons.export, "erase": persons.erase}
+            steps["erase_blocked"] = persons.erase_blocked
+            steps[step](req)
         except Exception:
             logger.exception("The %s step of person request %s failed", step, request_id)
             record_outcome(persons.fail, request_id, "internal")

@@ -116,7 +116,7 @@ def test_dispositions_erased_retained_blocked(organizer, identity, data, setting
     assert future and all(i["disposition"] == "blocked" and i["why"] == "event_not_over" for i in future)
     assert all(i["disposition"] == "erased" for i in items(req, "past") if i["type"] != "invoice")
     assert req.counts["retained"] == 1 and req.counts["blocked"] == len(future)
-    assert "ask again then" in persons.item_text(future[0])
+    assert "then erased automatically" in persons.item_text(future[0])
 
 
 def test_invoice_retention_is_configurable(organizer, identity, data, monkeypatch):
@@ -372,3 +372,68 @@ def test_a_failing_step_is_failed_with_a_message_in_the_readers_language(organiz
 
     with translation.override("de"):
         assert persons.message_of(req) == "Interner Fehler"
+
+
+# -- the follow-up of what was blocked --------------------------------------------------------------------------------
+
+
+def test_blocked_items_are_erased_by_the_periodic_task_once_the_event_is_over(organizer, identity, data):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from pretix_shredder_api import flows
+
+    req = erase(new_request(organizer, identity))
+    assert req.blocked_orders == [data["f1"].pk] and req.blocked_until == data["future"].date_from
+    assert req.email == ""  # the follow-up recognises the rows by the keyed hash
+    assert flows.run_person_follow_ups() == 0  # not yet
+    assert Order.objects.get(pk=data["f1"].pk).email == EMAIL
+    later = data["future"].date_from + timedelta(hours=1)
+    with freeze_time(later):
+        assert flows.run_person_follow_ups() == 1
+    f1 = Order.objects.get(pk=data["f1"].pk)
+    assert f1.email is None
+    assert OrderPosition.all.get(order=f1).attendee_name_cached is None
+    req.refresh_from_db()
+    assert req.blocked_orders == [] and req.blocked_until is None
+    assert req.proof["follow_up"]["found"] == 0 and req.proof["found"] == 0
+    assert "FUT01" in req.orders_affected
+    assert req.counts["blocked"] == 0
+    assert all(i["disposition"] == "erased" and i["erased"] for i in items(req, "future"))
+    entries = LogEntry.objects.filter(action_type="pretix_shredder_api.person.erased").order_by("pk")
+    assert [json.loads(e.data).get("orders") for e in entries] == [["ADA01", "MARY1"], ["FUT01"]]
+    with freeze_time(later + timedelta(days=1)):
+        assert flows.run_person_follow_ups() == 0  # done once
+
+
+def test_the_follow_up_waits_when_the_event_moved(organizer, identity, data):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from pretix_shredder_api import flows
+
+    req = erase(new_request(organizer, identity))
+    future = data["future"]
+    moved = future.date_from + timedelta(days=10)
+    future.date_from = moved
+    future.save()
+    with freeze_time(req.blocked_until + timedelta(hours=1)):
+        assert flows.run_person_follow_ups() == 1
+    req.refresh_from_db()
+    assert req.blocked_until == moved and Order.objects.get(pk=data["f1"].pk).email == EMAIL
+
+
+def test_the_follow_up_leaves_an_order_that_is_someone_elses_now(organizer, identity, data):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from pretix_shredder_api import flows
+
+    req = erase(new_request(organizer, identity))
+    Order.objects.filter(pk=data["f1"].pk).update(email="new.owner@example.net")
+    with freeze_time(req.blocked_until + timedelta(hours=1)):
+        flows.run_person_follow_ups()
+    assert Order.objects.get(pk=data["f1"].pk).email == "new.owner@example.net"

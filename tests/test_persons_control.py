@@ -43,7 +43,7 @@ def test_create_find_export_erase_in_the_pages(web, data):
     req = PersonRequest.objects.get()
     assert resp["Location"] == f"{LIST}{req.pk}/" and req.state == PersonState.FOUND and req.user is not None
     html = web.get(f"{LIST}{req.pk}/").content.decode()
-    assert EMAIL in html and "Invoices are kept under tax law." in html and "ask again then" in html
+    assert EMAIL in html and "Invoices are kept under tax law." in html and "then erased automatically" in html
     assert "Past Conference" in html and "Future Conference" in html
     assert web.post(f"{LIST}{req.pk}/", {"action": "export"}).status_code == 302
     resp = web.get(f"{LIST}{req.pk}/download/")
