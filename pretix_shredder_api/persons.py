@@ -522,6 +522,11 @@ def fail(req_id: int, message: str) -> None:
 # The person's values (in memory only: for the log blanking and the proof)
 
 
+def _name_parts(parts) -> dict:
+    """Name parts without pretix's ``_scheme`` (``"full"`` is no one's name)."""
+    return {k: v for k, v in (parts or {}).items() if k != "_scheme"} if isinstance(parts, dict) else {}
+
+
 def values_of(h: Holdings, public=frozenset()) -> residual.PersonalValues:
     """The values that identify the person: the address, phone numbers, names, street, VAT id, free-text answers,
     payment details, customer name and identifier. Not city, zip code or company: those are shared with others."""
@@ -535,12 +540,12 @@ def values_of(h: Holdings, public=frozenset()) -> residual.PersonalValues:
         if ia is not None:
             for v in (ia.name_cached, ia.street, ia.vat_id, ia.internal_reference):
                 add(v)
-            values.add_data(ia.name_parts or {}, personal=True)
+            values.add_data(_name_parts(ia.name_parts), personal=True)
     for p in h.positions:
         add(p.attendee_name_cached)
         add(p.attendee_email)
         add(p.street)
-        values.add_data(p.attendee_name_parts or {}, personal=True)
+        values.add_data(_name_parts(p.attendee_name_parts), personal=True)
     for a in h.answers:
         if a.question.type in residual.FREE_TEXT_QUESTION_TYPES:
             add(a.answer)
@@ -983,6 +988,8 @@ def erase(req: PersonRequest) -> PersonRequest:
         values = values_of(h)
         values_by_event = {pk: values_of(h, residual.public_values(e)) for pk, e in h.events.items()}
         affected = erase_holdings(h, values) if not h.empty else []
+        # before the lock is released: a request for the same address waiting for it sees that this one erased
+        PersonRequest.objects.filter(pk=req.pk).update(erased_at=now(), orders_affected=affected)
     report = proof(organizer, h, values_by_event, values)
     blocked = _blocked_orders(h)
     PersonRequest.objects.filter(pk=req.pk).update(

@@ -437,3 +437,16 @@ def test_the_follow_up_leaves_an_order_that_is_someone_elses_now(organizer, iden
     with freeze_time(req.blocked_until + timedelta(hours=1)):
         flows.run_person_follow_ups()
     assert Order.objects.get(pk=data["f1"].pk).email == "new.owner@example.net"
+
+
+def test_the_name_scheme_is_not_a_value_of_the_person(organizer, identity, data):
+    """pretix stores ``{"_scheme": "full", …}`` in every name: "full" must not count as the person's (the proof found
+    it in every other attendee's name before)."""
+    InvoiceAddress.objects.filter(order=data["a1"]).update(
+        name_parts={"_scheme": "full", "full_name": VALUES["ia_name"]}
+    )
+    OrderPosition.all.filter(pk=data["charles"].pk).update(
+        attendee_name_parts={"_scheme": "full", "full_name": OTHERS["charles_name"]}
+    )
+    req = erase(new_request(organizer, identity))
+    assert req.proof["found"] == 0, req.proof["locations"]
