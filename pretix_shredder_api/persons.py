@@ -209,8 +209,9 @@ def log(req: PersonRequest, what: str, identity: jobs.Identity = None, data=None
     req.log_action(LOG_PREFIX + what, data={"request": req.pk, **(data or {})}, **identity.log_kwargs())
 
 
-def requests_of(organizer):
-    """Open requests first (oldest due date first), then the others (newest first)."""
+def requests_of(organizer, email: str = ""):
+    """Open requests first (oldest due date first), then the others (newest first); ``email``: only the requests of
+    that address (matched by the keyed hash, so closed requests are found too)."""
     from django.db.models import Case, IntegerField, Value, When
 
     from .models import OPEN_PERSON_STATES
@@ -223,6 +224,7 @@ def requests_of(organizer):
             )
         )
         .order_by("closed", "respond_by", "-id")
+        .filter(**({"email_hash": email_hash(normalise(email))} if email and email.strip() else {}))
     )
 
 

@@ -262,3 +262,11 @@ def test_permission_answer_in_german(readonly_client, data, req_id):
     assert resp.json()["detail"] == (
         "Ihnen fehlt die Berechtigung event.orders:write für diese Veranstaltungen der Anfrage: future, past"
     )
+
+
+def test_list_searches_by_address_also_closed_requests(client, data):
+    done = create(client, email="nobody@example.net").json()["id"]
+    create(client)
+    body = client.get(BASE, {"email": " NOBODY@example.net"}).json()
+    assert [r["id"] for r in body["results"]] == [done]
+    assert client.get(BASE, {"email": "someone.else@example.net"}).json()["count"] == 0

@@ -113,3 +113,11 @@ def test_a_user_lacking_an_event_gets_403_and_nothing_changes(organizer, token, 
 
 def test_unknown_request_is_404(web, data):
     assert web.get(f"{LIST}99999/").status_code == 404
+
+
+def test_search_by_address(web, organizer, token, data):
+    identity = jobs.Identity(api_token=token)
+    wanted = persons.create_request(organizer, identity, "wanted@example.net", "access", "en")
+    persons.create_request(organizer, identity, "other@example.net", "access", "en")
+    html = web.get(LIST, {"email": "Wanted@Example.net"}).content.decode()
+    assert html.count("data-request=") == 1 and f'data-request="{wanted.pk}"' in html

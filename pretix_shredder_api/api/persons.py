@@ -139,7 +139,8 @@ class PersonRequestViewSet(viewsets.GenericViewSet):
         missing = missing_events(request, self._all_events(), READ)
         if missing:
             return forbidden(READ, missing)
-        page = self.paginate_queryset(persons.requests_of(request.organizer).select_related("organizer"))
+        found = persons.requests_of(request.organizer, request.query_params.get("email", ""))
+        page = self.paginate_queryset(found.select_related("organizer"))
         return self.get_paginated_response([request_body(r, request, full=False) for r in page])
 
     def create(self, request, *args, **kwargs):

@@ -60,12 +60,13 @@ class PersonRequestListView(PersonsMixin, PaginationMixin, ListView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        return persons.requests_of(self.request.organizer)
+        return persons.requests_of(self.request.organizer, self.request.GET.get("email", ""))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["rows"] = [row(r) for r in ctx["requests"]]
         ctx["form"] = getattr(self, "form", None) or CreateForm(initial={"kind": PersonKind.ERASURE})
+        ctx["search"] = self.request.GET.get("email", "")
         return ctx
 
     def post(self, request, *args, **kwargs):
