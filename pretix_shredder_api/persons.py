@@ -253,6 +253,7 @@ class Holdings:
     invoices: list = field(default_factory=list)
     payments: list = field(default_factory=list)
     refunds: list = field(default_factory=list)
+    bank: list = field(default_factory=list)  # bank transactions imported for the person's orders (payer, IBAN)
     waiting: list = field(default_factory=list)
     customer: object = None
     mails: list = field(default_factory=list)
@@ -362,6 +363,7 @@ def _attach(h: Holdings, organizer, addresses: list) -> None:
     h.invoices = list(Invoice.objects.filter(order_id__in=order_pks).order_by("pk"))
     h.payments = list(OrderPayment.objects.filter(order_id__in=order_pks).order_by("pk"))
     h.refunds = list(OrderRefund.objects.filter(order_id__in=order_pks).order_by("pk"))
+    h.bank = list(_bank_model().objects.filter(order_id__in=order_pks).order_by("pk"))
     mail_q = Q(order_id__in=order_pks) | Q(orderposition_id__in=position_pks)
     log_q = Q(content_type=ContentType.objects.get_for_model(Order), object_id__in=order_pks)
     for address in addresses:
@@ -398,6 +400,12 @@ def _attach(h: Holdings, organizer, addresses: list) -> None:
         e.shredder_ends = _event_end(e)
         e.shredder_over = e.shredder_ends < now()
         h.events[e.pk] = e
+
+
+def _bank_model():
+    from django.apps import apps
+
+    return apps.get_model("banktransfer", "BankTransaction")
 
 
 def _blocked_orders(h: Holdings) -> set:
@@ -444,6 +452,9 @@ def dispositions(h: Holdings) -> dict:
         if pay.info or getattr(pay, "comment", ""):
             o = orders[pay.order_id]
             item(o.event_id, "payment", f"{o.code}-{pay.local_id}", o.pk)
+    for bt in h.bank:
+        o = orders[bt.order_id]
+        item(o.event_id, "payment", f"{o.code}-bank-{bt.pk}", o.pk)
     for w in h.waiting:
         item(w.event_id, "waiting_list", w.pk)
         if w.voucher_id and "@" in (w.voucher.comment or ""):
@@ -559,6 +570,9 @@ def values_of(h: Holdings, public=frozenset()) -> residual.PersonalValues:
             for key, text, _below in residual.leaves(info):
                 if key in ("payer", "iban", "account_holder", "holder", "owner", "bic"):
                     add(text)
+    for bt in h.bank:
+        add(bt.payer)
+        add(bt.iban)
     for w in h.waiting:
         add(w.name_cached)
         add(w.phone)
@@ -634,6 +648,11 @@ def person_data(req: PersonRequest, h: Holdings) -> dict:
         if getattr(pay, "comment", ""):
             entry["comment"] = pay.comment
         payments.setdefault(pay.order_id, []).append(entry)
+    for bt in h.bank:
+        payments.setdefault(bt.order_id, []).append(
+            {"kind": "bank_transaction", "payer": bt.payer, "iban": bt.iban, "bic": bt.bic,
+             "reference": bt.reference, "amount": str(bt.amount), "date": bt.date}
+        )  # fmt: skip
     for o in h.orders:
         events[o.event_id]["orders"].append(
             {
@@ -927,6 +946,9 @@ def erase_holdings(h: Holdings, values) -> list:
                 update["comment"] = ""
             if update:
                 model.objects.filter(pk=pay.pk).update(**update)
+    _bank_model().objects.filter(pk__in=[bt.pk for bt in h.bank if bt.order_id not in blocked]).update(
+        payer="█", iban="█", bic="█", reference="█"
+    )  # as the payment details shredder does
     WaitingListEntry.objects.filter(pk__in=[w.pk for w in h.waiting]).update(
         name_cached=None, name_parts={"_shredded": True}, email="█", phone="█"
     )

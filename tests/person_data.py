@@ -40,6 +40,8 @@ VALUES = {
     "customer_name": "Ada Account Holder",
     "external_id": "sso-subject-ada-4711",
     "upload": "letter-from-ada.txt",
+    "payer": "Lady Augusta Payer",
+    "iban": "DE02120300000000202051",
 }
 OTHERS = {
     "charles_email": "charles.babbage@example.net",
@@ -130,6 +132,13 @@ def seed(organizer):
     QuestionAnswer.objects.create(orderposition=charles, question=q_text, answer="Charles needs coffee")
     QuestionAnswer.objects.create(order=a1, question=q_order, answer=VALUES["order_answer"])
     invoice = generate_invoice(a1, trigger_pdf=False)
+    from django.apps import apps
+
+    job = apps.get_model("banktransfer", "BankImportJob").objects.create(organizer=organizer)
+    apps.get_model("banktransfer", "BankTransaction").objects.create(
+        import_job=job, event=past, order=a1, payer=VALUES["payer"], iban=VALUES["iban"], reference="ADA01",
+        amount=Decimal("23.00"), date="2026-01-05", checksum="ada", state="valid",
+    )  # fmt: skip
     a1.log_action("pretix.event.order.placed", data={"email": PERSON})
     OutgoingMail.objects.create(
         organizer=organizer, event=past, order=a1, subject="Your order ADA01", body_plain="Hello",

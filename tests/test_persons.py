@@ -269,6 +269,10 @@ def test_erasure_anonymises_the_person_and_leaves_everyone_else(organizer, ident
     Customer.objects.create(organizer=organizer, email=EMAIL, provider=customer.provider,
                             external_identifier=VALUES["external_id"])  # fmt: skip
     assert not OutgoingMail.objects.filter(order=a1).exists()
+    from django.apps import apps
+
+    bank = apps.get_model("banktransfer", "BankTransaction").objects.get(order=a1)
+    assert (bank.payer, bank.iban, bank.reference) == ("█", "█", "█")
     moved = LogEntry.objects.get(action_type="pretix.event.order.email.changed")
     assert moved.shredded and json.loads(moved.data)["old_email"] == "█"
     assert json.loads(moved.data)["new_email"] == "ada.king@elsewhere.example"  # someone else's value, kept
