@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format docs fuzz load bench bench-scan clean
+.PHONY: install demo demo-serve demo-stop test lint format docs fuzz load bench bench-scan bench-persons clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -69,10 +69,16 @@ load: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/scan.py $(BENCH_SCAN_ARGS)
+	$(PY) benchmarks/persons.py $(BENCH_PERSONS_ARGS)
 
 # The residual scan's cost against the shred it checks, alone.
 bench-scan: $(STAMP)
 	$(PY) benchmarks/scan.py $(BENCH_SCAN_ARGS)
+
+# make bench-persons: one request of one person in an organizer of 20 events x 2,500 orders (finding, export, erasure,
+# proof; queries of the finding).
+bench-persons: $(STAMP)
+	$(PY) benchmarks/persons.py $(BENCH_PERSONS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -4,10 +4,13 @@ export or a shred in motion, so that every guard in ``jobs`` holds for a policy 
 Above both ``jobs`` (the rules and the record) and ``tasks`` (the Celery entry points): ``jobs`` imports neither.
 """
 
+import logging
 from datetime import timedelta
 
-from . import jobs, scopes, tasks
+from . import jobs, persons, scopes, tasks
 from .models import ShredderJob
+
+logger = logging.getLogger(__name__)
 
 
 def start_export(
@@ -38,3 +41,49 @@ def enqueue(job: ShredderJob, phase: str) -> None:
             tasks.run_shred.apply_async(args=(job.event_id, job.pk, job.shred_attempt))
     except Exception:
         jobs.not_queued(job, phase)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Requests of one person (the rules are ``persons``'; here they are set in motion)
+
+PERSON_STEPS = ("find", "export", "erase")
+
+
+def start_person_request(organizer, identity: jobs.Identity, email: str, kind: str, locale: str):
+    """Create the request and queue its finding (without a broker it has run when this returns)."""
+    req = persons.create_request(organizer, identity, email, kind, locale)
+    enqueue_person_step(req, "find")
+    req.refresh_from_db()
+    return req
+
+
+def start_person_step(req, step: str):
+    """Start the export or the erasure of a request; a repeated call while (or after) it runs starts nothing."""
+    if step == "export":
+        if persons.check_export(req) and persons.claim_export(req):
+            enqueue_person_step(req, step)
+    elif step == "erase":
+        if persons.check_erase(req) and persons.claim_erase(req):
+            enqueue_person_step(req, step)
+    else:  # pragma: no cover - a programming error
+        raise ValueError(step)
+    req.refresh_from_db()
+    return req
+
+
+def enqueue_person_step(req, step: str) -> None:
+    try:
+        tasks.run_person_step.apply_async(args=(req.organizer_id, req.pk, step))
+    except Exception:
+        logger.exception("Could not queue the %s step of person request %s", step, req.pk)
+        persons.fail(req.pk, "not_queued")
+
+
+def run_person_follow_ups() -> int:
+    """The periodic task's part: erase what erasures had to leave, where its event is over now."""
+    started = 0
+    for req in persons.due_follow_ups().select_related("organizer"):
+        if persons.claim_follow_up(req):
+            enqueue_person_step(req, "erase_blocked")
+            started += 1
+    return started

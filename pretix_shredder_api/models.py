@@ -170,3 +170,101 @@ class ResidualScan(models.Model):
 
     def __str__(self):
         return f"{self.event_id}:{self.checked_at}"
+
+
+class PersonKind(models.TextChoices):
+    ACCESS = "access", _("access (a copy of the data)")
+    ERASURE = "erasure", _("erasure")
+
+
+class PersonState(models.TextChoices):
+    FINDING = "finding", _("finding the data")
+    FOUND = "found", _("data found")
+    EXPORTING = "exporting", _("exporting")
+    EXPORTED = "exported", _("exported")
+    ERASING = "erasing", _("erasing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+OPEN_PERSON_STATES = (
+    PersonState.FINDING,
+    PersonState.FOUND,
+    PersonState.EXPORTING,
+    PersonState.EXPORTED,
+    PersonState.ERASING,
+)
+
+
+class PersonRequest(LoggingMixin, models.Model):
+    """A person's request (GDPR Art. 15/17) for a copy or the erasure of everything the organizer holds about one
+    e-mail address. Rules live in ``persons.py``.
+
+    ``email`` is the normalised address (stripped, case-folded) while the request is open; it is blanked once the
+    request is done, failed or cancelled, and ``email_hash`` (an HMAC with the instance's secret key) is what stays to
+    recognise a repeat request. ``findings`` and ``proof`` hold references (event slugs, order codes, ids), counts and
+    locations, never values.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organizer = models.ForeignKey(
+        "pretixbase.Organizer", on_delete=models.CASCADE, related_name="shredder_api_person_requests"
+    )
+    kind = models.CharField(max_length=16, choices=PersonKind.choices)
+    state = models.CharField(max_length=16, choices=PersonState.choices, default=PersonState.FINDING)
+    email = models.CharField(max_length=254, blank=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    received = models.DateTimeField()
+    respond_by = models.DateTimeField()
+    locale = models.CharField(max_length=32, default="en")
+
+    # {"events": [{"event", "name", "over", "items": [{"type", "ref", "disposition", ...}]}], "organizer": {...}}
+    findings = models.JSONField(default=dict)
+    # the ids of the events the request touches (the permission checks ask for every one of them)
+    event_ids = models.JSONField(default=list)
+    counts = models.JSONField(default=dict)
+    # the proof scan after the erasure: {"values", "found", "retained", "locations": [...], "seconds"}
+    proof = models.JSONField(default=dict)
+    # order codes whose rows the erasure changed (the webhook names them)
+    orders_affected = models.JSONField(default=list)
+    # after the erasure: the orders it had to leave (a valid ticket of an event not over), erased by the periodic
+    # follow-up once ``blocked_until`` (the end of their events) has passed; recognised by ``email_hash``
+    blocked_orders = models.JSONField(default=list)
+    blocked_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    file = models.ForeignKey(
+        "pretixbase.CachedFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_sha256 = models.CharField(max_length=64, blank=True)
+
+    # a key of persons.MESSAGES (rendered in the reader's language), with its parameters
+    message = models.CharField(max_length=64, blank=True)
+    message_args = models.JSONField(default=dict)
+
+    # who created it (as ShredderJob: an immutable key, and links for attribution)
+    owner = models.CharField(max_length=100)
+    api_token = models.ForeignKey(
+        "pretixbase.TeamAPIToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    oauth_application = models.ForeignKey(
+        "pretixapi.OAuthApplication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey("pretixbase.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    found_at = models.DateTimeField(null=True, blank=True)
+    exported_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-received", "-id")
+        indexes = [models.Index(fields=["organizer", "state"], name="shredder_api_person_org_state")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_PERSON_STATES

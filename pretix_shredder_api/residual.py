@@ -486,6 +486,7 @@ class Report:
     values: int  # distinct personal values that were looked for
     found: int  # how many of them are still stored somewhere
     locations: list  # [{"table", "column", "action_type", "count"}], count = distinct values found there
+    retained: list = field(default_factory=list)  # the same, in tables kept on purpose (not counted in found)
 
     def as_dict(self) -> dict:
         return {"values": self.values, "found": self.found, "locations": self.locations}
@@ -525,48 +526,104 @@ def file_text(storage, name: str) -> str:
     return content.decode("utf-8", errors="ignore")
 
 
-def scan(event, values: PersonalValues, scope=None) -> Report:
-    """Search the event's rows, log entries and files - or those of a scope below it (its orders' rows, log entries,
-    mails and files) - for ``values``; counts and locations only."""
+def _search_rows(model, qs, cols, values, hits, files=()) -> None:
+    """Add the values found in the text columns ``cols`` of ``qs`` (and in the files of the columns ``files``, given
+    by index) to ``hits``."""
     from django.core.files.storage import default_storage
 
-    hits = defaultdict(set)  # (table, column, action_type) -> value indexes
-
-    scope = scope or scopes.WHOLE_EVENT
-    if values.values:
-        for model, _lookups, cols in event_tables() if scope.is_event else scope_tables():
-            qs = scope_rows(model, event, scope).values_list(*[c.attname for c in cols])
-            # Files that are personal in themselves (invoices, tickets, uploads) count as one value each while they
-            # are stored (below); the text of every other file of the event is searched.
-            personal = {column for app, name, column in PERSONAL_FILE_COLUMNS if (app, name) == _key(model)}
-            files = [i for i, c in enumerate(cols) if isinstance(c, models.FileField) and c.name not in personal]
-            for row in qs.iterator(chunk_size=2000):
-                for i, value in enumerate(row):
-                    if value in (None, "", {}, []):
-                        continue
-                    found = values.find(_text_of(value))
-                    if found:
-                        hits[(model._meta.db_table, cols[i].column, None)] |= found
-                    if i in files:
-                        found = values.find(file_text(default_storage, value))
-                        if found:
-                            hits[(model._meta.db_table, cols[i].column + ":file", None)] |= found
-        logs = scope.log_entries_of(event).exclude(data="").values_list("action_type", "data")
-        for action_type, data in logs.iterator(chunk_size=2000):
-            found = values.find(_text_of(data))
+    rows = qs.values_list(*[c.attname for c in cols])
+    for row in rows.iterator(chunk_size=2000):
+        for i, value in enumerate(row):
+            if value in (None, "", {}, []):
+                continue
+            found = values.find(_text_of(value))
             if found:
-                hits[("pretixbase_logentry", "data", action_type)] |= found
+                hits[(model._meta.db_table, cols[i].column, None)] |= found
+            if i in files:
+                found = values.find(file_text(default_storage, value))
+                if found:
+                    hits[(model._meta.db_table, cols[i].column + ":file", None)] |= found
 
+
+def _search_logs(logs, values, hits) -> None:
+    for action_type, data in logs.exclude(data="").values_list("action_type", "data").iterator(chunk_size=2000):
+        found = values.find(_text_of(data))
+        if found:
+            hits[("pretixbase_logentry", "data", action_type)] |= found
+
+
+def _report(values, hits, retained_tables=frozenset()) -> Report:
+    """Counts and locations of ``hits``; hits in ``retained_tables`` (kept on purpose, e.g. invoices under tax law)
+    are listed in ``retained`` and not counted as found."""
+    from django.core.files.storage import default_storage
+
+    kept = {k: v for k, v in hits.items() if k[0] in retained_tables}
+    hits = {k: v for k, v in hits.items() if k[0] not in retained_tables}
     found_total = set().union(*hits.values()) if hits else set()
     file_hits = defaultdict(int)
     for name, table, column in values.files:
         if default_storage.exists(name):
             file_hits[(table, column + ":file", None)] += 1
-    locations = [{"table": t, "column": c, "action_type": a, "count": len(idx)} for (t, c, a), idx in hits.items()] + [
-        {"table": t, "column": c, "action_type": a, "count": n} for (t, c, a), n in file_hits.items()
-    ]
-    locations.sort(key=lambda loc: (loc["table"], loc["column"], loc["action_type"] or ""))
-    return Report(values=len(values), found=len(found_total) + sum(file_hits.values()), locations=locations)
+    kept_files = {k: n for k, n in file_hits.items() if k[0] in retained_tables}
+    file_hits = {k: n for k, n in file_hits.items() if k[0] not in retained_tables}
+
+    def as_locations(counted):
+        locations = [{"table": t, "column": c, "action_type": a, "count": n} for (t, c, a), n in counted]
+        return sorted(locations, key=lambda loc: (loc["table"], loc["column"], loc["action_type"] or ""))
+
+    locations = as_locations([(k, len(v)) for k, v in hits.items()] + list(file_hits.items()))
+    retained = as_locations([(k, len(v)) for k, v in kept.items()] + list(kept_files.items()))
+    return Report(
+        values=len(values),
+        found=len(found_total) + sum(file_hits.values()),
+        locations=locations,
+        retained=retained,
+    )
+
+
+def scan(event, values: PersonalValues, scope=None, retained_tables=frozenset()) -> Report:
+    """Search the event's rows, log entries and files - or those of a scope below it (its orders' rows, log entries,
+    mails and files) - for ``values``; counts and locations only. Hits in ``retained_tables`` (kept on purpose) are
+    listed apart (``_report``)."""
+    hits = defaultdict(set)  # (table, column, action_type) -> value indexes
+
+    scope = scope or scopes.WHOLE_EVENT
+    if values.values:
+        for model, _lookups, cols in event_tables() if scope.is_event else scope_tables():
+            # Files that are personal in themselves (invoices, tickets, uploads) count as one value each while they
+            # are stored (below); the text of every other file of the event is searched.
+            personal = {column for app, name, column in PERSONAL_FILE_COLUMNS if (app, name) == _key(model)}
+            files = [i for i, c in enumerate(cols) if isinstance(c, models.FileField) and c.name not in personal]
+            _search_rows(model, scope_rows(model, event, scope), cols, values, hits, files)
+        _search_logs(scope.log_entries_of(event), values, hits)
+    return _report(values, hits, retained_tables)
+
+
+# Organizer-level tables that hold personal data (rows of no event): customer accounts and what hangs on them, mails
+# not sent for an event, and the organizer's own log entries.
+ORGANIZER_TABLES = (
+    ("pretixbase", "Customer", "organizer"),
+    ("pretixbase", "AttendeeProfile", "customer__organizer"),
+    ("pretixbase", "Membership", "customer__organizer"),
+    ("pretixbase", "InvoiceAddress", "customer__organizer"),
+    ("pretixbase", "OutgoingMail", "organizer"),
+)
+
+
+def scan_organizer(organizer, values: PersonalValues) -> Report:
+    """Search the organizer-level rows and log entries (those of no event) for ``values``."""
+    from pretix.base.models import LogEntry
+
+    hits = defaultdict(set)
+    if values.values:
+        for app_label, model_name, lookup in ORGANIZER_TABLES:
+            model = apps.get_model(app_label, model_name)
+            qs = model._base_manager.filter(**{lookup: organizer})
+            if model_name in ("OutgoingMail", "InvoiceAddress"):
+                qs = qs.filter(**({"event__isnull": True} if model_name == "OutgoingMail" else {"order__isnull": True}))
+            _search_rows(model, qs, text_columns(model), values, hits)
+        _search_logs(LogEntry.objects.filter(organizer=organizer, event__isnull=True), values, hits)
+    return _report(values, hits)
 
 
 def check(event) -> Report:

@@ -46,26 +46,31 @@ def _progress(items, progress_callback, total, offset=0):
             progress_callback((offset + i) / total * 100)
 
 
-def blank_personal(data, values: residual.PersonalValues, key=None, below=False):
-    """``(new data, changed)``: string leaves under personal keys, or containing personal values, replaced by █."""
+def blank_personal(data, values: residual.PersonalValues, key=None, below=False, by_key=True):
+    """``(new data, changed)``: string leaves under personal keys, or containing personal values, replaced by █.
+
+    ``by_key=False``: only leaves containing one of ``values`` (one person's values in an entry that also holds
+    other people's, see ``persons``)."""
     if isinstance(data, dict):
         changed = False
         out = {}
         for k, v in data.items():
-            out[k], c = blank_personal(v, values, k, below or k in residual.PERSONAL_CONTAINERS)
+            out[k], c = blank_personal(v, values, k, below or k in residual.PERSONAL_CONTAINERS, by_key)
             changed |= c
         return out, changed
     if isinstance(data, list):
         changed = False
         out = []
         for v in data:
-            new, c = blank_personal(v, values, key, below)
+            new, c = blank_personal(v, values, key, below, by_key)
             out.append(new)
             changed |= c
         return out, changed
     if isinstance(data, str) and data.strip() and data != BLANK:
-        by_key = residual.personal_leaf(key, below) and residual.tokens(data) not in values.public
-        if by_key or values.is_personal(data):
+        if not by_key:
+            return (BLANK, True) if values.find(data) else (data, False)
+        personal_key = residual.personal_leaf(key, below) and residual.tokens(data) not in values.public
+        if personal_key or values.is_personal(data):
             return BLANK, True
     return data, False
 

@@ -74,3 +74,13 @@ def run_retention(sender, **kwargs):
     result = retention.run_schedule()
     if result["created"] or result["steps"]:
         logger.info("Retention: %(created)d shreds scheduled, %(steps)d steps taken", result)
+
+
+@receiver(periodic_task, dispatch_uid="shredder_api_person_follow_ups")
+@minimum_interval(minutes_after_success=60, minutes_after_error=15)
+def run_person_follow_ups(sender, **kwargs):
+    from .flows import run_person_follow_ups
+
+    started = run_person_follow_ups()
+    if started:
+        logger.info("Requests of persons: %d blocked erasures followed up", started)

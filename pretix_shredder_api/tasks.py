@@ -11,12 +11,12 @@ import time
 from django.db import InterfaceError, OperationalError, connection
 from django.utils.timezone import now
 from pretix.base.i18n import language
-from pretix.base.services.tasks import ProfiledEventTask
+from pretix.base.services.tasks import OrganizerTask, ProfiledEventTask
 from pretix.base.shredder import ShredError
 from pretix.celery_app import app
 
-from . import archive, jobs, residual
-from .models import ShredderJob
+from . import archive, jobs, persons, residual
+from .models import PersonRequest, ShredderJob
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +204,22 @@ def _shred_all(job: ShredderJob, attempt: str, shredders: list, progress: Progre
     report = residual.scan(job.event, before, scope=scope)
     jobs.record_residual(job.pk, attempt, report, scan_seconds + time.monotonic() - started)
     jobs.shred_succeeded(job, attempt, steps)
+
+
+@app.task(base=OrganizerTask, bind=True)
+def run_person_step(self, organizer, request_id: int, step: str) -> None:
+    """One step of a request of one person: ``find``, ``export`` or ``erase`` (``persons`` decides and records)."""
+    req = PersonRequest.objects.select_related("organizer", "api_token", "oauth_application", "user").filter(
+        pk=request_id, organizer=organizer
+    )
+    req = req.first()
+    if req is None:
+        return
+    with language(req.locale):
+        try:
+            steps = {"find": persons.find, "export": persons.export, "erase": persons.erase}
+            steps["erase_blocked"] = persons.erase_blocked
+            steps[step](req)
+        except Exception:
+            logger.exception("The %s step of person request %s failed", step, request_id)
+            record_outcome(persons.fail, request_id, "internal")

@@ -7,12 +7,14 @@ from the router and this plugin's viewset registered in its place, so the docume
 """
 
 from django.urls import re_path
-from pretix.api.urls import event_router
+from pretix.api.urls import event_router, orga_router
 
+from .api.persons import PersonRequestViewSet
 from .api.retention import OrganizerPolicyPreviewView, OrganizerPolicyView, RetentionViewSet
 from .api.scopes import ScopeViewSet
 from .api.shredders import ShredderViewSet, unmatched
 from .views import EventJobsView, OverviewCSVView, OverviewView, ShredderSettingsView
+from .views.persons import PersonRequestDetailView, PersonRequestDownloadView, PersonRequestListView
 from .views.residual import ResidualView
 from .views.retention import EventRetentionDownloadView, EventRetentionView, OrganizerRetentionView
 
@@ -40,6 +42,8 @@ take_over_route(event_router, PREFIX, ShredderViewSet, BASENAME)
 register_before(event_router, PREFIX, RetentionViewSet, "shredders-retention", BASENAME)
 # P scopes/…: exports and shreds of a scope below the event (see api/scopes.py)
 register_before(event_router, PREFIX, ScopeViewSet, "shredders-scopes", BASENAME)
+# /api/v1/organizers/<o>/shredder-requests/: requests of one person (see api/persons.py)
+take_over_route(orga_router, "shredder-requests", PersonRequestViewSet, "shredder-requests")
 
 urlpatterns = [
     re_path(
@@ -77,6 +81,19 @@ urlpatterns = [
         r"^control/organizer/(?P<organizer>[^/]+)/shredder-retention/$",
         OrganizerRetentionView.as_view(),
         name="organizer-retention",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/$", PersonRequestListView.as_view(), name="persons"
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/(?P<pk>\d+)/$",
+        PersonRequestDetailView.as_view(),
+        name="person",
+    ),
+    re_path(
+        r"^control/organizer/(?P<organizer>[^/]+)/shredder-requests/(?P<pk>\d+)/download/$",
+        PersonRequestDownloadView.as_view(),
+        name="person-download",
     ),
     re_path(
         r"^api/v1/organizers/(?P<organizer>[^/]+)/shredder-policy/$",

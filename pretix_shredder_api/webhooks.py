@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from . import jobs, labels, reasons
 from .jobs import ACTION_DOWNLOADED, ACTION_SHRED_FAILED
 from .models import ShredderJob
+from .persons import LOG_PREFIX as PERSON_PREFIX
 from .retention import LOG_POLICY_CHANGED
 from .retention import LOG_PREFIX as SCHEDULE_PREFIX
 
@@ -88,23 +89,27 @@ def webhook_events():
         def build_payload(self, logentry):
             return build_shred_payload(logentry)
 
-    return retention_webhook_events() + [
-        ShredWebhookEvent(
-            ACTION_STARTED,
-            _("Data shredding started"),
-            _("Personal data of an event is being removed (through the data shredder API or the control panel)."),
-        ),
-        ShredWebhookEvent(
-            ACTION_COMPLETED,
-            _("Data shredding completed"),
-            _("Personal data of an event has been removed (through the data shredder API or the control panel)."),
-        ),
-        ShredWebhookEvent(
-            ACTION_SHRED_FAILED,
-            _("Data shredding failed"),
-            _("A removal of personal data through the data shredder API failed; its export is kept."),
-        ),
-    ]
+    return (
+        retention_webhook_events()
+        + person_webhook_events()
+        + [
+            ShredWebhookEvent(
+                ACTION_STARTED,
+                _("Data shredding started"),
+                _("Personal data of an event is being removed (through the data shredder API or the control panel)."),
+            ),
+            ShredWebhookEvent(
+                ACTION_COMPLETED,
+                _("Data shredding completed"),
+                _("Personal data of an event has been removed (through the data shredder API or the control panel)."),
+            ),
+            ShredWebhookEvent(
+                ACTION_SHRED_FAILED,
+                _("Data shredding failed"),
+                _("A removal of personal data through the data shredder API failed; its export is kept."),
+            ),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -183,6 +188,7 @@ def register_log_texts():
     log_entry_types.register(SettingsLogEntryType(action_type=ACTION_SETTINGS_CHANGED, plain=SETTINGS_TEXT))
     log_entry_types.register(DownloadLogEntryType(ACTION_DOWNLOADED, DOWNLOAD_TEXTS[jobs.VIA_API]))
     register_retention_log_texts()
+    register_person_log_texts()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -301,3 +307,74 @@ def register_retention_log_texts():
     for action_type, plain in RETENTION_TEXTS.items():
         log_entry_types.register(RetentionLogEntryType(action_type=action_type, plain=plain))
     log_entry_types.register(PolicyLogEntryType(action_type=LOG_POLICY_CHANGED, plain=POLICY_TEXT))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Requests of one person: organizer-level log entries (on the request, no event) and the "erased" webhook
+
+ACTION_PERSON_ERASED = PERSON_PREFIX + "erased"
+PERSON_TEXTS = {
+    PERSON_PREFIX + "created": _("{who} registered request #{request} of a person ({kind})."),
+    PERSON_PREFIX + "found": _("The data of the person of request #{request} was found: {erased} items to erase, "
+                               "{retained} retained, {blocked} blocked."),
+    PERSON_PREFIX + "exported": _("The data of the person of request #{request} was exported."),
+    ACTION_PERSON_ERASED: _("{who} erased the data of the person of request #{request} (orders: {orders}); "
+                            "the check afterwards found {proof_found} values left."),
+    PERSON_PREFIX + "cancelled": _("{who} cancelled request #{request} of a person."),
+}  # fmt: skip
+
+
+def build_person_payload(logentry) -> dict | None:
+    """Organizer, the request's id, the order codes whose rows changed, the counts - no personal values."""
+    if logentry.organizer is None:
+        return None
+    data = logentry.parsed_data if isinstance(logentry.parsed_data, dict) else {}
+    return {
+        "notification_id": logentry.pk,
+        "organizer": logentry.organizer.slug,
+        "action": logentry.action_type,
+        "request": data.get("request"),
+        "orders": list(data.get("orders") or []),
+        "counts": data.get("counts") or {},
+        "proof_found": data.get("proof_found"),
+        "datetime": logentry.datetime.isoformat(),
+    }
+
+
+def person_webhook_events():
+    from pretix.api.webhooks import ParametrizedWebhookEvent
+
+    class PersonWebhookEvent(ParametrizedWebhookEvent):
+        def build_payload(self, logentry):
+            return build_person_payload(logentry)
+
+    return [
+        PersonWebhookEvent(
+            ACTION_PERSON_ERASED,
+            _("Data of a person erased"),
+            _("The data an organizer held about one person was erased on their request (order codes, no values)."),
+        )
+    ]
+
+
+def register_person_log_texts():
+    from pretix.base.logentrytypes import LogEntryType, NoOpShredderMixin, log_entry_types
+
+    class PersonLogEntryType(NoOpShredderMixin, LogEntryType):
+        """Organizer-level: logged on the request, which belongs to the organizer and no event."""
+
+        def display(self, logentry, data):
+            data = data if isinstance(data, dict) else {}
+            counts = data.get("counts") or {}
+            values = {
+                "who": labels.logentry_credential(logentry),
+                "request": data.get("request", "?"),
+                "kind": data.get("kind", "?"),
+                "orders": ", ".join(data.get("orders") or []) or "-",
+                "proof_found": data.get("proof_found", "?"),
+                **{k: counts.get(k, 0) for k in ("erased", "retained", "blocked")},
+            }
+            return str(self.plain).format(**values)
+
+    for action_type, plain in PERSON_TEXTS.items():
+        log_entry_types.register(PersonLogEntryType(action_type=action_type, plain=plain))

@@ -208,10 +208,28 @@ PAGES = {
             ("Days of notice", "Tage Vorankündigung"),
         ],
     ),
-    # "person-requests": the page of issue "Requests of one person" belongs here once it exists
+    "organizer-persons": (
+        "/control/organizer/bigevents/shredder-requests/",
+        [
+            ("Requests of persons", "Anfragen von Personen"),
+            ("Register and search", "Erfassen und suchen"),
+            ("Answer due", "Antwort fällig"),
+        ],
+    ),
 }
+# one request of a person (its id is known once the test made it): what was found, nothing held
+PERSON_PAGE_PAIRS = [
+    ("What was found", "Was gefunden wurde"),
+    ("No data of this person is held.", "Zu dieser Person sind keine Daten gespeichert."),
+    ("no longer kept (the request is closed)", "nicht mehr gespeichert (die Anfrage ist abgeschlossen)"),
+]
 # Shown on every page in English only: a German page showing them has an untranslated string
-ENGLISH_ONLY = [en for _path, pairs in PAGES.values() for en, _de in pairs if en not in ("Data retention",)]
+ENGLISH_ONLY = [
+    en
+    for pairs in [p for _path, p in PAGES.values()] + [PERSON_PAGE_PAIRS]
+    for en, _de in pairs
+    if en not in ("Data retention",)
+]
 
 
 def over_with_a_policy_shred(organizer, user):
@@ -295,9 +313,18 @@ def test_pages_in_a_real_browser(
     )
     assert stylesheets > 0, "pretix's styles did not load"
 
+    # requests of one person: the list and one request (the event's addresses were shredded above: nothing held)
+    resp = client.post(
+        "/api/v1/organizers/bigevents/shredder-requests/", {"email": "buyer1@example.org", "kind": "erasure"},
+        format="json",
+    )  # fmt: skip
+    assert resp.status_code == 201
+    person_path = f"/control/organizer/bigevents/shredder-requests/{resp.json()['id']}/"
+    pages = {**PAGES, "organizer-person": (person_path, PERSON_PAGE_PAIRS)}
+
     for language in ("en", "de"):
         User.objects.filter(pk=user.pk).update(locale=language)  # pretix renders the control panel in it
-        for name, (path, pairs) in PAGES.items():
+        for name, (path, pairs) in pages.items():
             visit(browser, live_server.url + path, name, [], language=language)
             text = visible_text(browser)
             shown = [i for i in IDENTIFIERS if i in text]

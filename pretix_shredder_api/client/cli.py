@@ -7,6 +7,7 @@ import traceback
 from contextlib import redirect_stderr, redirect_stdout
 
 from pretix_shredder_api import __version__
+from pretix_shredder_api.client import person
 from pretix_shredder_api.client.config import ENV_NAMES, Config
 from pretix_shredder_api.client.console import Console
 from pretix_shredder_api.client.context import Context, Runtime
@@ -110,6 +111,34 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="FILE", help="where to save the zip (default: ORG-EVENT-shredder-TIME.zip)"
     )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask (needed without a terminal)")
+
+    p = sub.add_parser(
+        "person",
+        help="requests of one person: create, list, show, export, erase, cancel",
+        description="Requests of one person (needs --organizer, not --event).",
+        allow_abbrev=False,
+    )
+    _add_common(p, suppress=True)
+    actions = p.add_subparsers(dest="person_command", required=True, metavar="ACTION")
+
+    def person_action(name, func, help_text):
+        a = actions.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        _add_common(a, suppress=True)
+        a.set_defaults(func=func)
+        return a
+
+    a = person_action("create", person.create_command, "register a request and print what was found")
+    a.add_argument("email", metavar="EMAIL")
+    a.add_argument("--kind", choices=["access", "erasure"], required=True)
+    person_action("list", person.list_command, "list the requests (open ones first)")
+    person_action("show", person.show_command, "what was found and what erasure does with it").add_argument("id")
+    a = person_action("export", person.export_command, "export the person's data and download the zip")
+    a.add_argument("id")
+    a.add_argument("-o", "--output", metavar="FILE", help="default: ORG-person-request-ID.zip")
+    a = person_action("erase", person.erase_command, "erase the person's data (after confirmation); print the proof")
+    a.add_argument("id")
+    a.add_argument("-y", "--yes", action="store_true", help="do not ask (needed without a terminal)")
+    person_action("cancel", person.cancel_command, "cancel a request before anything was erased").add_argument("id")
     return parser
 
 

@@ -42,6 +42,8 @@ EVENT_SETTINGS_PAGES = [
 ORGANIZER_PAGES = [
     Page("overview", _("Personal data by event"), None, icon="eraser"),
     Page("organizer-retention", _("Data retention"), "organizer.settings.general:write", icon="clock-o"),
+    # the page itself checks the per-event permissions (persons.missing_events)
+    Page("persons", _("Requests of persons"), None, icon="user-times"),
 ]
 
 
