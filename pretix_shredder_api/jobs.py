@@ -186,14 +186,18 @@ class Identity:
             return f"oauth:{self.oauth_application.pk}:{self.user.pk if self.user else '-'}"
         return f"user:{self.user.pk}"
 
-    def as_fields(self) -> dict:
+    def credential_fields(self) -> dict:
+        """Who acted, as the owner fields of a record (a job, a person's request)."""
         return {
             "owner": self.key,
             "api_token": self.api_token,
             "oauth_application": self.oauth_application,
             "user": self.user,
-            "policy_attribution": self.attribution or {},
         }
+
+    def as_fields(self) -> dict:
+        """The owner fields of a job, with the attribution of a policy's job."""
+        return {**self.credential_fields(), "policy_attribution": self.attribution or {}}
 
     def log_kwargs(self) -> dict:
         return {"user": self.user, "auth": self.api_token or self.oauth_application}

@@ -193,7 +193,7 @@ def create_request(organizer, identity: jobs.Identity, email: str, kind: str, lo
         received=received,
         respond_by=received + relativedelta(months=1),
         locale=locale,
-        **identity.as_fields(),
+        **identity.credential_fields(),
     )
     log(req, "created", identity, {"kind": kind})
     return req

@@ -129,10 +129,40 @@ def test_every_action_type_the_plugin_writes_has_a_text_of_this_plugin():
     from pretix.base.logentrytype_registry import log_entry_types
 
     found, passed_through = written_action_types()
-    assert passed_through == {("jobs.py", "action"), ("retention.py", "LOG_PREFIX + what")}
+    assert passed_through == {
+        ("jobs.py", "action"),
+        ("retention.py", "LOG_PREFIX + what"),
+        ("persons.py", "LOG_PREFIX + what"),  # the person texts: test_every_person_action_has_a_text_of_this_plugin
+    }
     assert set(found) == set(WRITTEN)  # the table below knows every one (and where it is logged)
     ours = apps.get_app_config(PLUGIN)
     for action_type in found:
+        entry_type, meta = log_entry_types.get(action_type=action_type)
+        assert entry_type is not None and meta["plugin"] is ours, action_type
+
+
+def test_every_person_action_has_a_text_of_this_plugin():
+    """The person steps log ``persons.LOG_PREFIX + step``; every step has its organizer-level text (rendered on the
+    organizer log page in tests/test_persons_log.py)."""
+    import ast
+    import inspect
+
+    from django.apps import apps
+    from pretix.base.logentrytype_registry import log_entry_types
+
+    from pretix_shredder_api import persons, webhooks
+
+    calls = [n for n in ast.walk(ast.parse(inspect.getsource(persons))) if isinstance(n, ast.Call)]
+    steps = {
+        c.args[1].value
+        for c in calls
+        if getattr(c.func, "id", None) == "log" and len(c.args) > 1 and isinstance(c.args[1], ast.Constant)
+    }
+    assert steps, "no person step found in persons.py"
+    ours = apps.get_app_config(PLUGIN)
+    for step in steps:
+        action_type = persons.LOG_PREFIX + step
+        assert action_type in webhooks.PERSON_TEXTS, action_type
         entry_type, meta = log_entry_types.get(action_type=action_type)
         assert entry_type is not None and meta["plugin"] is ours, action_type
 
