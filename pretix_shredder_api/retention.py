@@ -40,7 +40,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import flows, jobs
+from . import flows, jobs, retention_dates
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ SETTINGS = {
     "shredders": ("shredder_retention_shredders", list, "[]"),
     "days_after_event": ("shredder_retention_days", int, "30"),
     "notice_days": ("shredder_retention_notice_days", int, "7"),
+    # issue 21: "event" (the whole event after its end) or "dates" (the orders of each date; retention_dates)
+    "mode": (retention_dates.MODE_SETTING, str, retention_dates.EVENT_MODE),
 }
 for _key, _type, _default in SETTINGS.values():
     settings_hierarkey.add_default(_key, _default, _type)
@@ -82,6 +84,7 @@ class Policy:
     shredders: tuple = ()
     days_after_event: int = 30
     notice_days: int = 7
+    mode: str = retention_dates.EVENT_MODE  # issue 21: or retention_dates.DATES_MODE
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -130,6 +133,8 @@ def policy_problems(policy: Policy, changed=()) -> dict:
         notice.append(_("The notice period cannot be longer than the days after the event."))
     if notice:
         problems["notice_days"] = notice
+    if policy.mode not in retention_dates.MODES:  # issue 21
+        problems["mode"] = [retention_dates.MSG_UNKNOWN_MODE]
     return problems
 
 
@@ -172,7 +177,9 @@ def update_policy(obj, changes: dict, *, user=None, auth=None) -> None:
 def policy_organizers_events():
     """Events whose effective policy may be on (their own setting, or their organizer's), not yet scheduled."""
     enabled_key = SETTINGS["enabled"][0]
-    blocking = ScheduledShred.objects.filter(event=OuterRef("pk")).exclude(state=ScheduleState.DROPPED)
+    blocking = ScheduledShred.objects.filter(event=OuterRef("pk"), mode=retention_dates.EVENT_MODE).exclude(
+        state=ScheduleState.DROPPED
+    )
     return (
         Event.objects.filter(
             Q(_settings_objects__key=enabled_key, _settings_objects__value="True")
@@ -215,6 +222,8 @@ def _target(s: ScheduledShred, event, policy: Policy) -> datetime:
     policy's days after the event's end."""
     if s.postponed_at is not None:
         return s.due
+    if retention_dates.is_dated(s):  # issue 21: after the end of the schedule's first order
+        return retention_dates.target(s, event, policy.days_after_event, now()) or s.due
     return event_end(event) + timedelta(days=policy.days_after_event)
 
 
@@ -240,6 +249,11 @@ def run_schedule() -> dict:
                 created += create_schedule(event) is not None
             except Exception:  # one broken event must not stop the others; the next run tries it again
                 logger.exception("Could not plan the scheduled shred of event %s", event.pk)
+        for event in retention_dates.events_to_plan(SETTINGS["enabled"][0]):  # issue 21: the dates mode
+            try:
+                created += create_dates_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the scheduled shred of the dates of event %s", event.pk)
         for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
             try:
                 advanced += advance(pk)
@@ -251,13 +265,29 @@ def run_schedule() -> dict:
 
 def create_schedule(event) -> ScheduledShred | None:
     policy = policy_of(event)
-    if not policy.enabled or not is_over(event):
+    if not policy.enabled or policy.mode != retention_dates.EVENT_MODE or not is_over(event):
         return None
     notice_at, due = plan(event, policy)
+    return _create(event, policy, notice_at, due)
+
+
+def create_dates_schedule(event) -> ScheduledShred | None:
+    """issue 21: the next schedule of an event in the dates mode, covering the orders due by its date."""
+    policy = policy_of(event)
+    if not policy.enabled or policy.mode != retention_dates.DATES_MODE:
+        return None
+    planned = retention_dates.plan(event, policy.days_after_event, notice_period(policy), now())
+    if planned is None:
+        return None
+    notice_at, due, scope = planned
+    return _create(event, policy, notice_at, due, mode=retention_dates.DATES_MODE, scope=scope.as_json())
+
+
+def _create(event, policy: Policy, notice_at, due, **fields) -> ScheduledShred | None:
     try:
         with transaction.atomic():
             schedule = ScheduledShred.objects.create(
-                event=event, shredders=list(policy.shredders), due=due, notice_at=notice_at
+                event=event, shredders=list(policy.shredders), due=due, notice_at=notice_at, **fields
             )
     except IntegrityError:  # another run created it a moment ago
         return None
@@ -293,7 +323,10 @@ def _step(s: ScheduledShred) -> bool:
     if s.state != ScheduleState.SHREDDING:
         if not policy.enabled:
             return _drop(s, _("The retention policy was switched off."))
-        if not is_over(event):
+        reason = retention_dates.drop_reason(s, event, policy.mode, now())  # issue 21: mode changed, nothing due
+        if reason:
+            return _drop(s, reason)
+        if not retention_dates.is_dated(s) and not is_over(event):
             return _drop(s, _("The event is not over any more."))
     if s.state == ScheduleState.SCHEDULED:
         _replan(s, event, policy)
@@ -368,6 +401,14 @@ def _start_export(s: ScheduledShred) -> bool:
     if not _claim(s, ScheduleState.EXPORTING, job=None):
         return False
     shredders = shredders_available(s.event, Policy(shredders=tuple(s.shredders)))
+    scope = None
+    if retention_dates.is_dated(s):  # issue 21: the orders due by the due date, fixed now; scope shredders only
+        shredders = retention_dates.available_shredders(s.event, list(s.shredders))
+        scope = retention_dates.resolve(s.event, policy_of(s.event).days_after_event, s.due)
+        if scope is None:
+            return _drop(s, retention_dates.MSG_NOTHING_DUE)
+        ScheduledShred.objects.filter(pk=s.pk).update(scope=scope.as_json())
+        s.scope = scope.as_json()
     if not shredders:
         return _fail(s, MSG_NO_SHREDDERS)
     try:
@@ -378,6 +419,7 @@ def _start_export(s: ScheduledShred) -> bool:
                 jobs.Identity.for_policy(s.event.organizer),
                 shredders,
                 expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(s.event),
+                scope=scope,
             )
     except jobs.JobError as e:
         return _fail(s, str(e))
@@ -413,7 +455,7 @@ def _usable_export(s: ScheduledShred) -> str:
 
 def _start_shred(s: ScheduledShred) -> bool:
     try:
-        jobs.check_event_constraints(s.event)  # never for a live shop or an event that is not over
+        jobs.check_constraints(s.event, retention_dates.scope_of(s))  # never for a live shop, an event not over
     except jobs.ConstraintError as e:
         return _fail(s, str(e))
     problem = _usable_export(s)
@@ -456,7 +498,7 @@ def _retry(s: ScheduledShred, event, policy: Policy) -> bool:
         return _renew(s, policy)
     if s.job is not None and jobs.export_view(s.job).state == JobState.SUCCEEDED and not _usable_export(s):
         try:
-            jobs.check_event_constraints(event)
+            jobs.check_constraints(event, retention_dates.scope_of(s))  # issue 21: a scope's orders, not the event
         except jobs.ConstraintError as e:
             return _fail(s, str(e))
         return _announce(s, event, policy)
@@ -616,6 +658,7 @@ def _log_data(s: ScheduledShred, **extra) -> dict:
         "due": s.due.isoformat(),
         "state": s.state,
         "shredders": s.shredders,
+        **retention_dates.log_extra(s),  # issue 21
         **extra,
     }
 

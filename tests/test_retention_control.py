@@ -103,7 +103,7 @@ def test_event_page_overrides_and_inherits(admin, event, organizer, enabled):
     assert resp.status_code == 302
     event.settings.flush()
     assert retention.policy_of(event) == retention.Policy(True, ("order_emails",), 10, 2)
-    assert retention.overridden(event) == ["enabled", "shredders", "days_after_event", "notice_days"]
+    assert retention.overridden(event) == ["enabled", "shredders", "days_after_event", "notice_days", "mode"]
 
     resp = admin.post(EVENT_PAGE, {"action": "policy", "policy-inherit": "on"})
     assert resp.status_code == 302

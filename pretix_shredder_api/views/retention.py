@@ -48,6 +48,21 @@ class PolicyForm(forms.Form):
         min_value=0,
         max_value=retention.MAX_DAYS,
     )
+    # issue 21: the whole event after its end, or the orders of each date (retention_dates)
+    mode = forms.ChoiceField(
+        label=_("Shred"),
+        choices=list(retention.retention_dates.MODES.items()),
+        initial=retention.retention_dates.EVENT_MODE,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_(
+            "After each date, the shop stays online: date by date, the orders all of whose dates (or validities) "
+            "ended the days below ago are shredded; an order with a coming date waits."
+        ),
+    )
+
+    def clean_mode(self):
+        return self.cleaned_data.get("mode") or retention.retention_dates.EVENT_MODE
 
     def __init__(self, *args, shredder_choices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +87,7 @@ class PolicyForm(forms.Form):
 class EventPolicyForm(PolicyForm):
     inherit = forms.BooleanField(label=_("Use the organizer's retention policy"), required=False)
 
-    field_order = ["inherit", "enabled", "shredders", "days_after_event", "notice_days"]
+    field_order = ["inherit", "enabled", "mode", "shredders", "days_after_event", "notice_days"]
 
     def clean(self):
         if self.data.get(self.add_prefix("inherit")):
