@@ -134,6 +134,8 @@ class ScheduledShred(LoggingMixin, models.Model):
     # schedule was created and fixed again when its export starts), the shop stays online.
     mode = models.CharField(max_length=16, default="event")
     scope = models.JSONField(default=dict, blank=True)
+    # A legal hold's stage two (``retention_hold``): the years its shredders were kept; None for every other schedule.
+    hold_years = models.PositiveSmallIntegerField(null=True, blank=True)
     # Compare-and-set counter: every step moves it, so two periodic runs at once never take the same step twice.
     version = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)

@@ -24,7 +24,7 @@
 """
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
@@ -40,7 +40,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import flows, jobs, retention_dates
+from . import flows, jobs, retention_dates, retention_hold
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ SETTINGS = {
     "notice_days": ("shredder_retention_notice_days", int, "7"),
     # issue 21: "event" (the whole event after its end) or "dates" (the orders of each date; retention_dates)
     "mode": (retention_dates.MODE_SETTING, str, retention_dates.EVENT_MODE),
+    # issue 21: the legal hold, {tax-relevant shredder: years} (retention_hold)
+    "hold": ("shredder_retention_hold", dict, "{}"),
 }
 for _key, _type, _default in SETTINGS.values():
     settings_hierarkey.add_default(_key, _default, _type)
@@ -85,10 +87,12 @@ class Policy:
     days_after_event: int = 30
     notice_days: int = 7
     mode: str = retention_dates.EVENT_MODE  # issue 21: or retention_dates.DATES_MODE
+    hold: dict = field(default_factory=dict)  # issue 21: {tax-relevant shredder: years kept}, retention_hold
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["shredders"] = list(self.shredders)
+        d["hold"] = dict(self.hold)
         return d
 
 
@@ -96,6 +100,7 @@ def policy_of(obj) -> Policy:
     """The effective policy of an organizer or event (an event falls back to its organizer, then the default)."""
     values = {name: obj.settings.get(key, as_type=t) for name, (key, t, _d) in SETTINGS.items()}
     values["shredders"] = tuple(values["shredders"] or ())
+    values["hold"] = dict(values["hold"] or {})
     return Policy(**values)
 
 
@@ -135,6 +140,9 @@ def policy_problems(policy: Policy, changed=()) -> dict:
         problems["notice_days"] = notice
     if policy.mode not in retention_dates.MODES:  # issue 21
         problems["mode"] = [retention_dates.MSG_UNKNOWN_MODE]
+    hold = retention_hold.problems(policy.hold, policy.shredders, policy.mode, retention_dates.EVENT_MODE)
+    if hold:
+        problems["hold"] = hold
     return problems
 
 
@@ -222,6 +230,8 @@ def _target(s: ScheduledShred, event, policy: Policy) -> datetime:
     policy's days after the event's end."""
     if s.postponed_at is not None:
         return s.due
+    if s.hold_years is not None:  # issue 21: a legal hold's stage two, at the end of its period
+        return retention_hold.period_end(event, event_end(event), s.hold_years)
     if retention_dates.is_dated(s):  # issue 21: after the end of the schedule's first order
         return retention_dates.target(s, event, policy.days_after_event, now()) or s.due
     return event_end(event) + timedelta(days=policy.days_after_event)
@@ -254,6 +264,11 @@ def run_schedule() -> dict:
                 created += create_dates_schedule(event) is not None
             except Exception:  # one broken event must not stop the others; the next run tries it again
                 logger.exception("Could not plan the scheduled shred of the dates of event %s", event.pk)
+        for event in retention_hold.events_with_stage_one_done():  # issue 21: a legal hold's stage two
+            try:
+                created += create_hold_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the end of the legal hold of event %s", event.pk)
         for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
             try:
                 advanced += advance(pk)
@@ -271,6 +286,19 @@ def create_schedule(event) -> ScheduledShred | None:
     return _create(event, policy, notice_at, due)
 
 
+def create_hold_schedule(event) -> ScheduledShred | None:
+    """issue 21: stage two of a legal hold - the shredders kept for a period, due when it ends."""
+    policy = policy_of(event)
+    if not policy.enabled or policy.mode != retention_dates.EVENT_MODE:
+        return None
+    years = retention_hold.next_stage(event, policy.hold)
+    if years is None:
+        return None
+    notice = notice_period(policy)
+    due = max(retention_hold.period_end(event, event_end(event), years), now() + notice)
+    return _create(event, policy, due - notice, due, hold_years=years)
+
+
 def create_dates_schedule(event) -> ScheduledShred | None:
     """issue 21: the next schedule of an event in the dates mode, covering the orders due by its date."""
     policy = policy_of(event)
@@ -284,10 +312,11 @@ def create_dates_schedule(event) -> ScheduledShred | None:
 
 
 def _create(event, policy: Policy, notice_at, due, **fields) -> ScheduledShred | None:
+    shredders = retention_hold.wanted(fields.get("hold_years"), policy.shredders, policy.hold)
     try:
         with transaction.atomic():
             schedule = ScheduledShred.objects.create(
-                event=event, shredders=list(policy.shredders), due=due, notice_at=notice_at, **fields
+                event=event, shredders=shredders, due=due, notice_at=notice_at, **fields
             )
     except IntegrityError:  # another run created it a moment ago
         return None
@@ -328,6 +357,8 @@ def _step(s: ScheduledShred) -> bool:
             return _drop(s, reason)
         if not retention_dates.is_dated(s) and not is_over(event):
             return _drop(s, _("The event is not over any more."))
+        if s.hold_years is not None and not _wanted(s, policy):  # issue 21: the hold was removed or changed
+            return _drop(s, retention_hold.MSG_HOLD_CHANGED)
     if s.state == ScheduleState.SCHEDULED:
         _replan(s, event, policy)
         return now() >= s.notice_at and _start_export(s)
@@ -351,7 +382,7 @@ def _replan(s: ScheduledShred, event, policy: Policy) -> None:
     never sooner than a full notice period from now."""
     notice = notice_period(policy)
     due = max(_target(s, event, policy), now() + notice)
-    notice_at, shredders = due - notice, list(policy.shredders)
+    notice_at, shredders = due - notice, _wanted(s, policy)
     if (notice_at, due, shredders) != (s.notice_at, s.due, s.shredders):
         ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
             notice_at=notice_at, due=due, shredders=shredders
@@ -359,8 +390,13 @@ def _replan(s: ScheduledShred, event, policy: Policy) -> None:
         s.notice_at, s.due, s.shredders = notice_at, due, shredders
 
 
+def _wanted(s: ScheduledShred, policy: Policy) -> list:
+    """The shredders the schedule runs under the policy (issue 21: a legal hold's stages take their part)."""
+    return retention_hold.wanted(s.hold_years, policy.shredders, policy.hold)
+
+
 def _shredders_changed(s: ScheduledShred, policy: Policy) -> bool:
-    return list(policy.shredders) != s.shredders
+    return _wanted(s, policy) != s.shredders
 
 
 def _notice_holds(s: ScheduledShred, event, policy: Policy) -> bool:
@@ -390,7 +426,7 @@ def _renew(s: ScheduledShred, policy: Policy) -> bool:
     """The policy names other shredders than the export holds: plan a new export (and notice) under the policy.
     The old export keeps the usual lifetime from now."""
     old = s.job
-    if not _claim(s, ScheduleState.SCHEDULED, job=None, notice_sent=None, shredders=list(policy.shredders)):
+    if not _claim(s, ScheduleState.SCHEDULED, job=None, notice_sent=None, shredders=_wanted(s, policy)):
         return False
     if old is not None:
         jobs.keep_export_until(old, now() + jobs.export_expiry(s.event))
@@ -659,6 +695,7 @@ def _log_data(s: ScheduledShred, **extra) -> dict:
         "state": s.state,
         "shredders": s.shredders,
         **retention_dates.log_extra(s),  # issue 21
+        **retention_hold.log_extra(s),
         **extra,
     }
 
