@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail as djmail
+from django.test import Client
+from django.utils.formats import date_format
 from django.utils.timezone import now
 from freezegun import freeze_time
 from pretix.base.models import Invoice, InvoiceAddress, InvoiceLine
@@ -78,6 +80,14 @@ def accounting(event) -> dict:
     }
 
 
+def residual_page(event) -> str:
+    c = Client()
+    assert c.login(email="admin@example.org", password="secret-password-123")
+    resp = c.get(f"/control/event/{event.organizer.slug}/{event.slug}/shredder-api/residual/")
+    assert resp.status_code == 200
+    return resp.content.decode()
+
+
 def values() -> dict:
     return {f"{t}.{k}": v for t in ("H1", "H2") for k, v in values_for(t).items()}
 
@@ -114,10 +124,17 @@ def test_two_stages_keep_only_what_the_hold_names_then_nothing(clock, org_client
     assert {"H1.ia_name", "H1.ia_city"} <= set(hits)
     assert accounting(event) == before  # the accountant's export of the kept invoices is unchanged
 
+    # the residual page says why each value is still stored and until when (the end of the hold)
+    page = residual_page(event)
+    end = retention_hold.period_end(event, event.date_from, 10)
+    assert page.count("shredder-api-residual-location") >= 2
+    assert "Legal hold: kept 10 years for tax law (invoices)" in page
+    assert date_format(end, "SHORT_DATE_FORMAT") in page
+    assert "No retention policy" not in page
+
     # the next run plans stage two at the end of the hold: the start of the year after the event's year + 10
     retention.run_schedule()
     two = ScheduledShred.objects.exclude(pk=one.pk).get(event=event)
-    end = retention_hold.period_end(event, event.date_from, 10)
     assert (two.hold_years, two.shredders, two.due) == (10, ["invoice_addresses", "invoices"], end)
     assert end.year == event.date_from.astimezone(event.timezone).year + 11 and (end.month, end.day) == (1, 1)
     clock.move_to(two.notice_at - timedelta(days=1))

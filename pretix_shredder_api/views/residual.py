@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from .. import jobs, labels, residual_cache
+from .. import jobs, labels, residual_cache, retention_grounds
 from ..models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
@@ -27,6 +27,8 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
         try:
             result = residual_cache.check(self.request.event)  # bounded like the API's: see residual_cache
             ctx["report"], ctx["checked_at"] = result.report, result.checked_at
+            # issue 21: why each location is still stored, and until when
+            ctx["locations"] = retention_grounds.grounds(self.request.event, result.report.locations)
         except residual_cache.ScanRunning as e:
             ctx["scan_running"] = str(e)
         ctx["cache_minutes"] = max(1, residual_cache.cache_seconds() // 60)
