@@ -112,7 +112,9 @@ ACTIVE_SCHEDULE_STATES = (
 
 
 class ScheduledShred(LoggingMixin, models.Model):
-    """A shred the retention policy planned for an event; at most one active per event (a database constraint).
+    """A shred the retention policy planned for an event; at most one active per event (a database constraint), in
+    either mode: in the dates mode one schedule at a time covers every order due by its date, the next is planned
+    once it has ended.
 
     Its work is done by an ordinary ``ShredderJob`` owned by ``policy:<organizer>``. Rules live in ``retention.py``.
     """
@@ -134,6 +136,13 @@ class ScheduledShred(LoggingMixin, models.Model):
     # The last error the admins were mailed about: the same error on the next retry is not mailed again.
     reported_error = models.TextField(blank=True)
     job = models.ForeignKey(ShredderJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The policy's mode when it was planned (``retention_dates``): "event" shreds the whole event once it is over;
+    # "dates" shreds ``scope`` (``scopes.Scope.as_json``: the orders whose dates or validity ended, planned when the
+    # schedule was created and fixed again when its export starts), the shop stays online.
+    mode = models.CharField(max_length=16, default="event")
+    scope = models.JSONField(default=dict, blank=True)
+    # A legal hold's stage two (``retention_hold``): the years its shredders were kept; None for every other schedule.
+    hold_years = models.PositiveSmallIntegerField(null=True, blank=True)
     # Compare-and-set counter: every step moves it, so two periodic runs at once never take the same step twice.
     version = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)

@@ -11,7 +11,11 @@ reach**. Settings permissions alone never suffice.
   it. For a team API token both come from its one team; a user (in a session, or through an OAuth application)
   may hold them through different teams of the organizer;
 * cancelling or postponing a scheduled shred, and downloading its export (a copy of the personal data):
-  ``event.orders:write`` on the event.
+  ``event.orders:write`` on the event;
+* running a tax-relevant shredder (pretix's ``tax_relevant``: invoices, invoice addresses, payment information; this
+  plugin's payment details) outside the retention policy - an export for a shred through the API, of the event or a
+  scope: also ``event.settings.invoicing:write`` on the event, who answers for its invoices (pretix PR #1801 asked
+  for such a permission). The policy's legal hold (``retention_hold``) is the way to delete them on time.
 
 Who acts: the team API token, else the user (a session or an OAuth access token; pretix's API permission class has
 already checked the OAuth scopes and organizers). A user in pretix's admin mode (staff session) may do everything,
@@ -27,6 +31,7 @@ from pretix.base.models import Team, TeamAPIToken
 ORDERS = "event.orders:write"
 EVENT_SETTINGS = "event.settings.general:write"
 ORGANIZER_SETTINGS = "organizer.settings.general:write"
+TAX_RECORDS = "event.settings.invoicing:write"
 
 MSG_EVENT_POLICY = _("You may not change the data retention policy of this event: {missing}.")
 MSG_ORGANIZER_POLICY = _(
@@ -37,6 +42,13 @@ MSG_ORGANIZER_POLICY = _(
 MSG_SCHEDULE = _("You may not cancel or postpone the scheduled shred of this event: {missing}.")
 MSG_DOWNLOAD = _("You may not download the export of the scheduled shred of this event: {missing}.")
 
+MSG_TAX_RELEVANT = _(
+    "You may not run these tax-relevant data shredders outside the retention policy: {shredders}; {missing}. "
+    "Use the policy's legal hold to delete tax records when their retention period ends."
+)
+MISSING_TAX_RECORDS = _(
+    "the permission to change the invoicing settings of this event (event.settings.invoicing:write) is missing"
+)
 MISSING_ORDERS = _("the permission to change the orders of this event (event.orders:write) is missing")
 MISSING_EVENT_SETTINGS = _(
     "the permission to change the settings of this event (event.settings.general:write) is missing"
@@ -126,3 +138,12 @@ def download_schedule_export(request, event) -> str:
     if _staff(request) or _has_event(request, event, ORDERS):
         return ""
     return _answer(MSG_DOWNLOAD, [MISSING_ORDERS])
+
+
+def run_tax_relevant(request, event, shredders: dict, identifiers) -> str:
+    """Running tax-relevant shredders outside the retention policy: ``shredders`` the offered instances by
+    identifier, ``identifiers`` those asked for. Allowed when none of them is tax-relevant."""
+    relevant = [i for i in identifiers if i in shredders and bool(shredders[i].tax_relevant)]
+    if not relevant or _staff(request) or _has_event(request, event, TAX_RECORDS):
+        return ""
+    return str(MSG_TAX_RELEVANT).format(shredders=", ".join(relevant), missing=MISSING_TAX_RECORDS)

@@ -24,7 +24,7 @@
 """
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
@@ -39,7 +39,7 @@ from pretix.base.models import Event, Team, User
 from pretix.base.settings import settings_hierarkey
 from pretix.base.shredder import ShredError
 
-from . import flows, jobs, labels, reasons
+from . import flows, jobs, labels, reasons, retention_dates, retention_hold
 from .models import ACTIVE_SCHEDULE_STATES, JobState, ScheduledShred, ScheduleState
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ SETTINGS = {
     "shredders": ("shredder_retention_shredders", list, "[]"),
     "days_after_event": ("shredder_retention_days", int, "30"),
     "notice_days": ("shredder_retention_notice_days", int, "7"),
+    # issue 21: "event" (the whole event after its end) or "dates" (the orders of each date; retention_dates)
+    "mode": (retention_dates.MODE_SETTING, str, retention_dates.EVENT_MODE),
+    # issue 21: the legal hold, {tax-relevant shredder: years} (retention_hold)
+    "hold": ("shredder_retention_hold", dict, "{}"),
 }
 for _key, _type, _default in SETTINGS.values():
     settings_hierarkey.add_default(_key, _default, _type)
@@ -84,10 +88,13 @@ class Policy:
     shredders: tuple = ()
     days_after_event: int = 30
     notice_days: int = 7
+    mode: str = retention_dates.EVENT_MODE  # issue 21: or retention_dates.DATES_MODE
+    hold: dict = field(default_factory=dict)  # issue 21: {tax-relevant shredder: years kept}, retention_hold
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["shredders"] = list(self.shredders)
+        d["hold"] = dict(self.hold)
         return d
 
 
@@ -95,6 +102,7 @@ def policy_of(obj) -> Policy:
     """The effective policy of an organizer or event (an event falls back to its organizer, then the default)."""
     values = {name: obj.settings.get(key, as_type=t) for name, (key, t, _d) in SETTINGS.items()}
     values["shredders"] = tuple(values["shredders"] or ())
+    values["hold"] = dict(values["hold"] or {})
     return Policy(**values)
 
 
@@ -132,6 +140,11 @@ def policy_problems(policy: Policy, changed=()) -> dict:
         notice.append(_("The notice period cannot be longer than the days after the event."))
     if notice:
         problems["notice_days"] = notice
+    if policy.mode not in retention_dates.MODES:  # issue 21
+        problems["mode"] = [retention_dates.MSG_UNKNOWN_MODE]
+    hold = retention_hold.problems(policy.hold, policy.shredders, policy.mode, retention_dates.EVENT_MODE)
+    if hold:
+        problems["hold"] = hold
     return problems
 
 
@@ -324,7 +337,9 @@ def preview(obj, policy: Policy) -> Preview:
 def policy_organizers_events():
     """Events whose effective policy may be on (their own setting, or their organizer's), not yet scheduled."""
     enabled_key = SETTINGS["enabled"][0]
-    blocking = ScheduledShred.objects.filter(event=OuterRef("pk")).exclude(state=ScheduleState.DROPPED)
+    blocking = ScheduledShred.objects.filter(event=OuterRef("pk"), mode=retention_dates.EVENT_MODE).exclude(
+        state=ScheduleState.DROPPED
+    )
     return (
         Event.objects.filter(
             Q(_settings_objects__key=enabled_key, _settings_objects__value="True")
@@ -367,6 +382,10 @@ def _target(s: ScheduledShred, event, policy: Policy) -> datetime:
     policy's days after the event's end."""
     if s.postponed_at is not None:
         return s.due
+    if s.hold_years is not None:  # issue 21: a legal hold's stage two, at the end of its period
+        return retention_hold.period_end(event, event_end(event), s.hold_years)
+    if retention_dates.is_dated(s):  # issue 21: after the end of the schedule's first order
+        return retention_dates.target(s, event, policy.days_after_event, now()) or s.due
     return event_end(event) + timedelta(days=policy.days_after_event)
 
 
@@ -392,6 +411,16 @@ def run_schedule() -> dict:
                 created += create_schedule(event) is not None
             except Exception:  # one broken event must not stop the others; the next run tries it again
                 logger.exception("Could not plan the scheduled shred of event %s", event.pk)
+        for event in retention_dates.events_to_plan(SETTINGS["enabled"][0]):  # issue 21: the dates mode
+            try:
+                created += create_dates_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the scheduled shred of the dates of event %s", event.pk)
+        for event in retention_hold.events_with_stage_one_done():  # issue 21: a legal hold's stage two
+            try:
+                created += create_hold_schedule(event) is not None
+            except Exception:  # one broken event must not stop the others; the next run tries it again
+                logger.exception("Could not plan the end of the legal hold of event %s", event.pk)
         for pk in ScheduledShred.objects.filter(state__in=ACTIVE_SCHEDULE_STATES).values_list("pk", flat=True):
             try:
                 advanced += advance(pk)
@@ -403,17 +432,48 @@ def run_schedule() -> dict:
 
 def create_schedule(event) -> ScheduledShred | None:
     policy = policy_of(event)
-    if not policy.enabled or not is_over(event):
+    if not policy.enabled or policy.mode != retention_dates.EVENT_MODE or not is_over(event):
         return None
     notice_at, due = plan(event, policy)
+    return _create(event, policy, notice_at, due)
+
+
+def create_hold_schedule(event) -> ScheduledShred | None:
+    """issue 21: stage two of a legal hold - the shredders kept for a period, due when it ends."""
+    policy = policy_of(event)
+    if not policy.enabled or policy.mode != retention_dates.EVENT_MODE:
+        return None
+    years = retention_hold.next_stage(event, policy.hold)
+    if years is None:
+        return None
+    notice = notice_period(policy)
+    due = max(retention_hold.period_end(event, event_end(event), years), now() + notice)
+    return _create(event, policy, due - notice, due, hold_years=years)
+
+
+def create_dates_schedule(event) -> ScheduledShred | None:
+    """issue 21: the next schedule of an event in the dates mode, covering the orders due by its date."""
+    policy = policy_of(event)
+    if not policy.enabled or policy.mode != retention_dates.DATES_MODE:
+        return None
+    planned = retention_dates.plan(event, policy.days_after_event, notice_period(policy), now())
+    if planned is None:
+        return None
+    notice_at, due, scope = planned
+    return _create(event, policy, notice_at, due, mode=retention_dates.DATES_MODE, scope=scope.as_json())
+
+
+def _create(event, policy: Policy, notice_at, due, **fields) -> ScheduledShred | None:
+    shredders = retention_hold.wanted(fields.get("hold_years"), policy.shredders, policy.hold)
     try:
         with transaction.atomic():
             schedule = ScheduledShred.objects.create(
                 event=event,
-                shredders=list(policy.shredders),
+                shredders=shredders,
                 due=due,
                 notice_at=notice_at,
                 policy_attribution=policy_source(event),
+                **fields,
             )
     except IntegrityError:  # another run created it a moment ago
         return None
@@ -449,8 +509,13 @@ def _step(s: ScheduledShred) -> bool:
     if s.state != ScheduleState.SHREDDING:
         if not policy.enabled:
             return _drop(s, reasons.key("policy_off"))
-        if not is_over(event):
+        reason = retention_dates.drop_reason(s, event, policy.mode, now())  # issue 21: mode changed, nothing due
+        if reason:
+            return _drop(s, reason)
+        if not retention_dates.is_dated(s) and not is_over(event):
             return _drop(s, reasons.key("event_reopened"))
+        if s.hold_years is not None and not _wanted(s, policy):  # issue 21: the hold was removed or changed
+            return _drop(s, retention_hold.MSG_HOLD_CHANGED)
     if s.state == ScheduleState.SCHEDULED:
         _replan(s, event, policy)
         return now() >= s.notice_at and _start_export(s)
@@ -474,7 +539,7 @@ def _replan(s: ScheduledShred, event, policy: Policy) -> None:
     never sooner than a full notice period from now."""
     notice = notice_period(policy)
     due = max(_target(s, event, policy), now() + notice)
-    notice_at, shredders = due - notice, list(policy.shredders)
+    notice_at, shredders = due - notice, _wanted(s, policy)
     if (notice_at, due, shredders) != (s.notice_at, s.due, s.shredders):
         ScheduledShred.objects.filter(pk=s.pk, version=s.version).update(
             notice_at=notice_at, due=due, shredders=shredders
@@ -482,8 +547,13 @@ def _replan(s: ScheduledShred, event, policy: Policy) -> None:
         s.notice_at, s.due, s.shredders = notice_at, due, shredders
 
 
+def _wanted(s: ScheduledShred, policy: Policy) -> list:
+    """The shredders the schedule runs under the policy (issue 21: a legal hold's stages take their part)."""
+    return retention_hold.wanted(s.hold_years, policy.shredders, policy.hold)
+
+
 def _shredders_changed(s: ScheduledShred, policy: Policy) -> bool:
-    return list(policy.shredders) != s.shredders
+    return _wanted(s, policy) != s.shredders
 
 
 def _notice_holds(s: ScheduledShred, event, policy: Policy) -> bool:
@@ -513,7 +583,7 @@ def _renew(s: ScheduledShred, policy: Policy) -> bool:
     """The policy names other shredders than the export holds: plan a new export (and notice) under the policy.
     The old export keeps the usual lifetime from now."""
     old = s.job
-    if not _claim(s, ScheduleState.SCHEDULED, job=None, notice_sent=None, shredders=list(policy.shredders)):
+    if not _claim(s, ScheduleState.SCHEDULED, job=None, notice_sent=None, shredders=_wanted(s, policy)):
         return False
     if old is not None:
         jobs.keep_export_until(old, now() + jobs.export_expiry(s.event))
@@ -524,6 +594,14 @@ def _start_export(s: ScheduledShred) -> bool:
     if not _claim(s, ScheduleState.EXPORTING, job=None):
         return False
     shredders = shredders_available(s.event, Policy(shredders=tuple(s.shredders)))
+    scope = None
+    if retention_dates.is_dated(s):  # issue 21: the orders due by the due date, fixed now; scope shredders only
+        shredders = retention_dates.available_shredders(s.event, list(s.shredders))
+        scope = retention_dates.resolve(s.event, policy_of(s.event).days_after_event, s.due)
+        if scope is None:
+            return _drop(s, retention_dates.MSG_NOTHING_DUE)
+        ScheduledShred.objects.filter(pk=s.pk).update(scope=scope.as_json())
+        s.scope = scope.as_json()
     if not shredders:
         return _fail(s, reasons.key("no_shredders"))
     attribution = policy_source(s.event)  # the policy in force now is the one whose export this is
@@ -535,6 +613,7 @@ def _start_export(s: ScheduledShred) -> bool:
                 jobs.Identity.for_policy(s.event.organizer, attribution),
                 shredders,
                 expires_in=max(s.due - now(), timedelta(0)) + jobs.export_expiry(s.event),
+                scope=scope,
             )
     except jobs.JobError as e:
         return _fail(s, _reason_of(e, s.event))
@@ -586,7 +665,7 @@ def _reason_of(error, event) -> str:
 
 def _start_shred(s: ScheduledShred) -> bool:
     try:
-        jobs.check_event_constraints(s.event)  # never for a live shop or an event that is not over
+        jobs.check_constraints(s.event, retention_dates.scope_of(s))  # never for a live shop, an event not over
     except jobs.ConstraintError as e:
         return _fail(s, _reason_of(e, s.event))
     problem = _usable_export(s)
@@ -629,7 +708,7 @@ def _retry(s: ScheduledShred, event, policy: Policy) -> bool:
         return _renew(s, policy)
     if s.job is not None and jobs.export_view(s.job).state == JobState.SUCCEEDED and not _usable_export(s):
         try:
-            jobs.check_event_constraints(event)
+            jobs.check_constraints(event, retention_dates.scope_of(s))  # issue 21: a scope's orders, not the event
         except jobs.ConstraintError as e:
             return _fail(s, _reason_of(e, event))
         return _announce(s, event, policy)
@@ -811,6 +890,8 @@ def _log_data(s: ScheduledShred, **extra) -> dict:
         "due": s.due.isoformat(),
         "state": s.state,
         "shredders": s.shredders,
+        **retention_dates.log_extra(s),  # issue 21
+        **retention_hold.log_extra(s),
         **extra,
     }
 

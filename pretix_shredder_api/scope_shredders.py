@@ -53,8 +53,10 @@ class _Scoped(shredders.ScopedShredder):
 
     def __init__(self, event, scope):
         super().__init__(event, scope)
-        for attr in ("identifier", "verbose_name", "description", "tax_relevant"):
+        for attr in ("identifier", "verbose_name", "description"):
             setattr(self, attr, getattr(self.builtin_class, attr))
+        # An instance's: on the class, a shredder that does not set it has pretix's (truthy) property object.
+        self.tax_relevant = bool(self.builtin_class(event).tax_relevant)
 
     identifier = verbose_name = description = None
     tax_relevant = False

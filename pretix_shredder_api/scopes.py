@@ -216,15 +216,22 @@ def for_subevents(event, subevent_ids) -> Scope:
     return _freeze(event, DATES, orders, ids)
 
 
-def for_ended(event, days: int, at=None) -> Scope:
+def position_over_q(event, cutoff) -> Q:
+    """Positions that are over by ``cutoff``: on a date that ended (a series), else whose validity ended."""
+    return subevent_over_q(cutoff) if event.has_subevents else validity_over_q(cutoff)
+
+
+def for_ended(event, days: int, at=None, exclude_orders=()) -> Scope:
     """A series: the orders all of whose dates ended at least ``days`` ago. Without dates: the orders all of whose
-    positions' validity ended at least ``days`` ago."""
+    positions' validity ended at least ``days`` ago. ``at``: counted back from then (default now);
+    ``exclude_orders``: order ids left out (the retention scheduler's orders already shredded)."""
     cutoff = (at or now()) - timedelta(days=days)
+    orders = orders_over(event, position_over_q(event, cutoff)).exclude(pk__in=list(exclude_orders))
     if event.has_subevents:
         subevents = SubEvent.objects.filter(subevent_over_q(cutoff, prefix=""), event=event)
         ids = list(subevents.values_list("pk", flat=True))
-        return _freeze(event, DATES, orders_over(event, subevent_over_q(cutoff)), ids, days)
-    return _freeze(event, VALIDITY, orders_over(event, validity_over_q(cutoff)), (), days)
+        return _freeze(event, DATES, orders, ids, days)
+    return _freeze(event, VALIDITY, orders, (), days)
 
 
 def check_over(event, scope: Scope) -> None:

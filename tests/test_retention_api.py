@@ -17,8 +17,15 @@ from .conftest import make_team, oauth_client, token_client
 pytestmark = pytest.mark.django_db
 
 ORG_POLICY = "/api/v1/organizers/bigevents/shredder-policy/"
-DEFAULT = {"enabled": False, "shredders": [], "days_after_event": 30, "notice_days": 7}
-ACTIVE = {"enabled": True, "shredders": ["order_emails"], "days_after_event": 40, "notice_days": 7}
+DEFAULT = {"enabled": False, "shredders": [], "days_after_event": 30, "notice_days": 7, "mode": "event", "hold": {}}
+ACTIVE = {
+    "enabled": True,
+    "shredders": ["order_emails"],
+    "days_after_event": 40,
+    "notice_days": 7,
+    "mode": "event",
+    "hold": {},
+}
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def test_event_page_overrides_and_inherits(admin, event, organizer, enabled):
     assert resp.status_code == 302
     event.settings.flush()
     assert retention.policy_of(event) == retention.Policy(True, ("order_emails",), 10, 2)
-    assert retention.overridden(event) == ["enabled", "shredders", "days_after_event", "notice_days"]
+    assert retention.overridden(event) == ["enabled", "shredders", "days_after_event", "notice_days", "mode", "hold"]
 
     resp = admin.post(EVENT_PAGE, {"action": "policy", "policy-inherit": "on"})
     assert resp.status_code == 302
@@ -191,3 +191,40 @@ def test_cancel_says_the_export_is_deleted_and_the_download_is_404(admin, notice
     assert resp.status_code == 404
     assert "This scheduled shred was cancelled; its export has been deleted." in resp.content.decode()
     assert not CachedFile.objects.filter(pk=file_id).exists()
+
+
+def test_organizer_page_saves_the_dates_mode_and_a_legal_hold(admin, organizer, event):
+    """issue 21: the mode and the legal hold on the form; a hold of a shredder that is not tax-relevant is refused."""
+    html = admin.get(ORG_PAGE).content.decode()
+    assert 'name="policy-mode"' in html and 'name="policy-hold_shredders"' in html
+    assert 'name="policy-hold_shredders" value="order_emails"' not in html  # only tax-relevant ones are offered
+    fields = {
+        "policy-enabled": "on",
+        "policy-shredders": ["order_emails", "invoices"],
+        "policy-days_after_event": "60",
+        "policy-notice_days": "14",
+    }
+    resp = admin.post(ORG_PAGE, {**fields, "policy-mode": "dates"})
+    assert resp.status_code == 302
+    organizer.settings.flush()
+    assert retention.policy_of(organizer).mode == "dates"
+
+    resp = admin.post(ORG_PAGE, {**fields, "policy-mode": "dates", "policy-hold_shredders": ["invoices"]})
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert "Please give the years to keep as a whole number from 1 to 100." in html
+    resp = admin.post(
+        ORG_PAGE,
+        {**fields, "policy-mode": "dates", "policy-hold_shredders": ["invoices"], "policy-hold_years": "10"},
+    )
+    assert resp.status_code == 200 and "A legal hold works with the mode" in resp.content.decode()
+    resp = admin.post(
+        ORG_PAGE,
+        {**fields, "policy-mode": "event", "policy-hold_shredders": ["invoices"], "policy-hold_years": "10"},
+    )
+    assert resp.status_code == 302
+    organizer.settings.flush()
+    policy = retention.policy_of(organizer)
+    assert (policy.mode, policy.hold) == ("event", {"invoices": 10})
+    html = admin.get(ORG_PAGE).content.decode()
+    assert 'value="10"' in html

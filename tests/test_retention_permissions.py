@@ -204,7 +204,7 @@ def test_a_token_with_all_events_orders_and_organizer_settings_may(organizer):
         limit_event_permissions={"event.orders:write": True},
     )
     resp = writer.patch(ORG_POLICY, GOOD, format="json")
-    assert resp.status_code == 200 and resp.json() == GOOD
+    assert resp.status_code == 200 and resp.json() == {**GOOD, "mode": "event", "hold": {}}
 
 
 def test_a_user_may_hold_both_through_two_teams(organizer, event):

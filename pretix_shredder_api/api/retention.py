@@ -38,6 +38,11 @@ class PolicySerializer(serializers.Serializer):
     )
     days_after_event = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
     notice_days = serializers.IntegerField(required=False, min_value=0, max_value=retention.MAX_DAYS)
+    mode = serializers.ChoiceField(required=False, choices=list(retention.retention_dates.MODES))  # issue 21
+    hold = serializers.DictField(  # issue 21: the legal hold, {tax-relevant shredder: years}; checked by retention
+        child=serializers.IntegerField(min_value=1, max_value=retention.retention_hold.MAX_YEARS),
+        required=False,
+    )
 
     def __init__(self, *args, known, unknown_message, allow_null=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from .. import flows, jobs, scopes
+from .. import flows, jobs, permissions, scopes
 from ..scope_shredders import offered_for_scopes
 from .serializers import ExportRequestSerializer
 from .shredders import JOB_URL, NoSerializerMetadata, ShredderPermission, as_dict, refusal
@@ -79,9 +79,15 @@ class ScopeViewSet(viewsets.ViewSet):
         event = request.event
         identity = self._identity()
         kind = scopes.DATES if event.has_subevents else scopes.VALIDITY
-        serializer = ScopeRequestSerializer(data=as_dict(request.data), known=offered_for_scopes(event, kind))
+        known = offered_for_scopes(event, kind)
+        serializer = ScopeRequestSerializer(data=as_dict(request.data), known=known)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        missing = permissions.run_tax_relevant(request, event, known, data["shredders"])
+        if missing:
+            from rest_framework.exceptions import PermissionDenied
+
+            raise PermissionDenied(missing)
         try:
             if "subevents" in data:
                 scope = scopes.for_subevents(event, data["subevents"])

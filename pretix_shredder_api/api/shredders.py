@@ -14,7 +14,7 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from .. import flows, jobs, residual_cache
+from .. import flows, jobs, permissions, residual_cache
 from ..downloads import DownloadNegotiation, served_export
 from ..models import JobState
 from ..shredders import offered
@@ -122,8 +122,12 @@ class ShredderViewSet(viewsets.GenericViewSet):
 
     @action(detail=False, methods=["POST"])
     def export(self, request, *args, **kwargs):
-        serializer = ExportRequestSerializer(data=as_dict(request.data), known=self._shredders())
+        known = self._shredders()
+        serializer = ExportRequestSerializer(data=as_dict(request.data), known=known)
         serializer.is_valid(raise_exception=True)
+        missing = permissions.run_tax_relevant(request, request.event, known, serializer.validated_data["shredders"])
+        if missing:
+            raise PermissionDenied(missing)
         try:
             job = flows.start_export(request.event, self._identity(), serializer.validated_data["shredders"])
         except jobs.ConstraintError as e:

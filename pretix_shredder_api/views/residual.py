@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from .. import jobs, labels, locations, residual_cache
+from .. import jobs, labels, locations, residual_cache, retention_grounds
 from ..models import JobState, ShredderJob
 
 RECENT_SHREDS = 10
@@ -30,7 +30,11 @@ class ResidualView(EventPermissionRequiredMixin, TemplateView):
         try:
             result = residual_cache.check(event)  # bounded like the API's: see residual_cache
             ctx["report"], ctx["checked_at"] = result.report, result.checked_at
-            ctx["locations"] = [locations.describe(loc, known) for loc in result.report.locations]
+            # in words (locations), and why each is still stored and until when (retention_grounds)
+            ctx["locations"] = [
+                (locations.describe(loc, known), ground)
+                for loc, ground in retention_grounds.grounds(self.request.event, result.report.locations)
+            ]
         except residual_cache.ScanRunning as e:
             ctx["scan_running"] = str(e)
         ctx["cache_minutes"] = max(1, residual_cache.cache_seconds() // 60)

@@ -50,10 +50,49 @@ class PolicyForm(forms.Form):
         min_value=0,
         max_value=retention.MAX_DAYS,
     )
+    # issue 21: the whole event after its end, or the orders of each date (retention_dates)
+    mode = forms.ChoiceField(
+        label=_("Shred"),
+        choices=list(retention.retention_dates.MODES.items()),
+        initial=retention.retention_dates.EVENT_MODE,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_(
+            "After each date, the shop stays online: date by date, the orders all of whose dates (or validities) "
+            "ended the days below ago are shredded; an order with a coming date waits."
+        ),
+    )
+
+    # issue 21: the legal hold (retention_hold); the API can give each shredder its own years, the form one period
+    hold_shredders = forms.MultipleChoiceField(
+        label=_("Keep for tax law"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "These tax-relevant data shredders of the policy do not run with the others: their data is kept until "
+            "the end of the calendar year the given years after the event (or its last invoice), and shredded then, "
+            "with notice."
+        ),
+    )
+    hold_years = forms.IntegerField(
+        label=_("Years to keep them"), min_value=1, max_value=retention.retention_hold.MAX_YEARS, required=False
+    )
+
+    def clean_mode(self):
+        return self.cleaned_data.get("mode") or retention.retention_dates.EVENT_MODE
+
+    def clean_hold_years(self):
+        years, kept = self.cleaned_data.get("hold_years"), self.cleaned_data.get("hold_shredders") or []
+        if kept and not years:
+            raise forms.ValidationError(retention.retention_hold.MSG_YEARS)
+        self.cleaned_data["hold"] = {k: years for k in kept}
+        return years
 
     def __init__(self, *args, shredder_choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["shredders"].choices = shredder_choices
+        relevant = retention.retention_hold.tax_relevant()
+        self.fields["hold_shredders"].choices = [c for c in shredder_choices if c[0] in relevant]
 
     def policy_values(self) -> dict:
         return {k: self.cleaned_data[k] for k in retention.SETTINGS}
@@ -67,7 +106,7 @@ class PolicyForm(forms.Form):
             )
             for field, msgs in problems.items():
                 for m in msgs:
-                    self.add_error(field, m)
+                    self.add_error("hold_shredders" if field == "hold" else field, m)
         return data
 
     def merged_policy(self, obj) -> retention.Policy:
@@ -80,8 +119,8 @@ class PolicyForm(forms.Form):
 class EventPolicyForm(PolicyForm):
     inherit = forms.BooleanField(label=_("Use the organizer's retention policy"), required=False)
 
-    field_order = ["inherit", "enabled", "shredders", "days_after_event", "notice_days"]
-    OWN_FIELDS = ("enabled", "shredders", "days_after_event", "notice_days")
+    field_order = ["inherit", "enabled", "mode", "shredders", "days_after_event", "notice_days"]
+    OWN_FIELDS = ("enabled", "mode", "shredders", "days_after_event", "notice_days")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,7 +189,9 @@ def policy_context(obj, form, preview=None) -> dict:
 
 
 def _initial(obj) -> dict:
-    return retention.policy_of(obj).as_dict()
+    policy = retention.policy_of(obj)
+    hold = {"hold_shredders": list(policy.hold), "hold_years": max(policy.hold.values(), default=None)}  # issue 21
+    return {**policy.as_dict(), **hold}
 
 
 class EventRetentionView(EventPermissionRequiredMixin, TemplateView):

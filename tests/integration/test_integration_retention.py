@@ -135,7 +135,12 @@ team.members.add(u)
     policy = {"enabled": True, "shredders": ["order_emails"], "days_after_event": 30, "notice_days": 1}
     resp = api_client.request("PATCH", base + "policy/", json=policy)
     t(f"PATCH policy/ -> {resp.status_code} {resp.json()}")
-    assert resp.status_code == 200 and resp.json() == {**policy, "overridden": list(policy)}
+    assert resp.status_code == 200 and resp.json() == {
+        **policy,
+        "mode": "event",
+        "hold": {},
+        "overridden": list(policy),
+    }
     resp = api_client.get(base + "schedule/")
     t(f"GET schedule/ -> {resp.status_code} {resp.json()}")
     assert resp.status_code == 404
