@@ -308,6 +308,27 @@ def test_event_page_shows_a_failed_schedule_with_its_error(admin, event):
     assert "Last error: Your ticket shop needs to be offline." in panel
 
 
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_a_failure_stored_as_a_key_is_rendered_in_the_readers_language(admin, user, event, locale):
+    """The scheduler stores failures as keys (reasons.py); the event page renders them with the next step and its
+    link, in the reader's language, never the key itself."""
+    from pretix_shredder_api import reasons
+
+    user.locale = locale
+    user.save()
+    schedule_for(event, state="failed", error=reasons.key("shop_online"))
+    html = html_of(admin.get(PAGE))
+    panel = html[html.index('id="shredder-api-event-schedule"') :].split("</p>")[0]
+    assert "reason:" not in panel
+    expected = {
+        "en": ("The ticket shop of this event is online", "Take the shop offline."),
+        "de": ("Der Ticketshop dieser Veranstaltung ist online", "Nehmen Sie den Shop offline."),
+    }[locale]
+    for text in expected:
+        assert text in panel
+    assert f'href="/control/event/{event.organizer.slug}/{event.slug}/live/"' in panel
+
+
 def test_event_page_lists_pretix_control_panel_shreds_and_pruned_jobs(admin, client, user, base_url, orders, event):
     from .test_overview import shred_through_control_panel
 

@@ -287,6 +287,16 @@ def test_schedules_are_shown_and_a_failed_one_is_red(admin, organizer, landscape
     assert "Shred due in the next 14 days" in html
 
 
+def test_a_failure_stored_as_a_key_is_rendered_in_words(admin, organizer):
+    from pretix_shredder_api import reasons
+
+    broken = make_event(organizer, slug="broken", name="Broken", date_from=now() - timedelta(days=40))
+    schedule(broken, days=1, state="failed", error=reasons.key("shop_online"))
+    row = row_html(admin.get(PAGE).content.decode(), "broken")
+    assert "reason:" not in row and "shop_online" not in row
+    assert "The ticket shop of this event is online" in row and "Take the shop offline." in row
+
+
 def test_a_schedule_covering_only_some_shredders_leaves_the_rest_red(admin, organizer):
     ev = make_event(organizer, slug="some", name="Some", date_from=now() - timedelta(days=40))
     schedule(ev, days=5, shredders=["order_emails"])

@@ -15,7 +15,7 @@ from pretix.base.models import LogEntry
 from pretix.control.permissions import EventPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 
-from .. import jobs, labels, overview, permissions, retention
+from .. import jobs, labels, overview, permissions, reasons, retention
 from ..models import ACTIVE_SCHEDULE_STATES, JobState, ScheduleState, ShredderJob
 
 LOGGED_SHREDS = 50  # shreds without a job record shown from the event log, newest first
@@ -169,6 +169,7 @@ def schedule_summary(event, known) -> dict | None:
         "active": s.state in ACTIVE_SCHEDULE_STATES,
         "failed": s.state == ScheduleState.FAILED,
         "shredders": labels.shredder_names(event, s.shredders, known),
+        "reason": reasons.render(s.last_error, event),  # stored as a key: in the reader's language
     }
 
 

@@ -15,7 +15,7 @@ from pretix.control.permissions import OrganizerPermissionRequiredMixin
 from pretix.control.views import PaginationMixin
 from pretix.control.views.organizer import OrganizerDetailViewMixin
 
-from .. import csvcells, overview
+from .. import csvcells, overview, reasons
 
 STATUS_WORDS = {
     overview.STATUS_NOT_OVER: _("Not over yet"),
@@ -64,6 +64,8 @@ class OverviewView(
                 "status_word": STATUS_WORDS[row.status],
                 "missing": ", ".join(row.missing),
                 "kept": ", ".join(row.kept),
+                # stored as a key: in the reader's language, with its next step
+                "schedule_reason": reasons.render(row.schedule.last_error, row.event) if row.schedule else None,
                 "retention_url": reverse(
                     "plugins:pretix_shredder_api:retention",
                     kwargs={"organizer": row.event.organizer.slug, "event": row.event.slug},
