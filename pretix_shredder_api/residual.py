@@ -437,11 +437,20 @@ def collect(event, export_file=None, scope=None) -> PersonalValues:
     _collect_bank(event, values, scope)
     logs = scope.log_entries_of(event).exclude(data="")
     for data in logs.values_list("data", flat=True).iterator(chunk_size=2000):
-        values.add_data(parse_json(data))
+        values.add_data(_without_attribution(parse_json(data)))
     _collect_files(event, values, scope)
     if export_file is not None:
         _collect_export(export_file, values)
     return values
+
+
+def _without_attribution(data):
+    """A log entry's data without this plugin's record of whose retention policy acted (``attribution``: the names of
+    the organizer's own token, team or application, never a customer's data), so they are not taken for personal
+    values of the event."""
+    if isinstance(data, dict) and "attribution" in data:
+        return {k: v for k, v in data.items() if k != "attribution"}
+    return data
 
 
 def _collect_bank(event, values, scope) -> None:

@@ -203,6 +203,7 @@ def test_organizer_page_saves_the_dates_mode_and_a_legal_hold(admin, organizer, 
         "policy-shredders": ["order_emails", "invoices"],
         "policy-days_after_event": "60",
         "policy-notice_days": "14",
+        "confirmed": "1",  # a save that would schedule shreds asks first (the preview); this is the confirmation
     }
     resp = admin.post(ORG_PAGE, {**fields, "policy-mode": "dates"})
     assert resp.status_code == 302

@@ -12,7 +12,7 @@ from django.utils.timezone import now
 from freezegun import freeze_time
 from pretix.base.models import Item, LogEntry, OrderPosition
 
-from pretix_shredder_api import retention, retention_dates
+from pretix_shredder_api import labels, retention, retention_dates
 from pretix_shredder_api.models import ScheduledShred, ShredderJob
 
 from .conftest import make_event, make_team, token_client
@@ -96,7 +96,7 @@ def test_each_due_date_is_shredded_by_its_schedule_and_nothing_else_changes(cloc
     assert sorted(first.scope["codes"]) == sorted(codes[f"D{i}"] for i in range(4))
     assert first.job.scope["orders"] == first.scope["orders"] and first.job.owner == "policy:bigevents"
     assert [m.subject for m in djmail.outbox] == [
-        f"Personal data of {event.name} will be shredded on {retention.date_format(first.due, 'SHORT_DATETIME_FORMAT')}"
+        f"Personal data of {event.name} will be shredded on {labels.datetime_text(first.due, event.timezone)}"
     ]
     notice = LogEntry.objects.get(action_type="pretix_shredder_api.schedule.notice_sent", object_id=first.pk)
     assert (notice.parsed_data["mode"], notice.parsed_data["orders"]) == ("dates", 4)
