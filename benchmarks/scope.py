@@ -15,9 +15,9 @@ entry per date. Then, in a child process with its own pretix.cfg (eager mode: no
 * **scope**: this plugin's scope export of the same shredders through its API (``POST …/shredders/scopes/export/``
   with ``ended_days_ago``: resolving the scope, the job, the archive with the fast exporters bound to the scope).
 
-Printed per size: both wall times, the ratio scope / pretix (goal: at most 0.25), and the SQL statements of each
-(counted with ``connection.execute_wrapper``). The scope's count must be the same at every event size when the
-scope is (run two sizes with the same ``--scope``).
+Printed per size (and written to ``benchmarks/results/scope-<timestamp>.json``): both wall times, the ratio
+scope / pretix (goal: at most 0.25), and the SQL statements of each (counted with ``connection.execute_wrapper``).
+The scope's count must be the same at every event size when the scope is (run two sizes with the same ``--scope``).
 """
 
 import argparse
@@ -28,13 +28,14 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+RESULTS = ROOT / "benchmarks" / "results"
 GOAL = 0.25
 # pretix's built-in shredders that write files (cachedtickets and payment_info write none)
 SHREDDERS = [
@@ -233,7 +234,12 @@ def main(argv=None) -> int:
             profile = f"{args.profile}-{orders}" if args.profile else None
             results.append(run_size(orders, args.scope, args.dates, Path(tmp), args.timeout, profile, args.no_builtin))
             print(json.dumps(results[-1], indent=2), file=sys.stderr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"scope-{datetime.now():%Y%m%d-%H%M%S}.json"
+    meta = {"loadavg_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "cpus": os.cpu_count(), "db": "SQLite"}
+    out.write_text(json.dumps({"meta": meta, "sizes": results}, indent=2))
     print(table(results))
+    print(f"results: {out}", file=sys.stderr)
     return 0 if all(r["ratio"] <= GOAL for r in results) else 1
 
 
