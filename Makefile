@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test
 PO := $(wildcard pretix_shredder_api/locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install demo demo-serve demo-stop test lint format docs fuzz load bench bench-scan bench-persons clean
+.PHONY: install demo demo-serve demo-stop test lint format docs fuzz load bench bench-scan bench-persons bench-scope clean
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -65,11 +65,13 @@ load: $(STAMP)
 	SHREDDER_LOAD_SECONDS=$(LOAD_SECONDS) SHREDDER_LOAD_CLIENTS=$(LOAD_CLIENTS) $(PY) -m pytest \
 		tests/integration/test_integration_load.py -m integration -q -rA $(PYTEST_ARGS)
 
-# make bench: the built-in API against ours (export, download, shred, polls), then the residual scan's cost.
+# make bench: the built-in API against ours (export, download, shred, polls), then the residual scan's cost, then
+# a scope export against pretix's export of the whole event (default 10,000 of 100,000 orders; BENCH_SCOPE_ARGS).
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/scan.py $(BENCH_SCAN_ARGS)
 	$(PY) benchmarks/persons.py $(BENCH_PERSONS_ARGS)
+	$(PY) benchmarks/scope.py $(BENCH_SCOPE_ARGS)
 
 # The residual scan's cost against the shred it checks, alone.
 bench-scan: $(STAMP)
@@ -79,6 +81,11 @@ bench-scan: $(STAMP)
 # proof; queries of the finding).
 bench-persons: $(STAMP)
 	$(PY) benchmarks/persons.py $(BENCH_PERSONS_ARGS)
+
+# A scope of past dates against pretix's export of the whole series, alone:
+# make bench-scope BENCH_SCOPE_ARGS="--orders 20000 --scope 2000"
+bench-scope: $(STAMP)
+	$(PY) benchmarks/scope.py $(BENCH_SCOPE_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -89,7 +89,7 @@ class PhoneNumbers(_Scoped):
     builtin_class = builtin.PhoneNumberShredder
 
     def generate_files(self):
-        rows = {o.code: o.phone for o in self.orders().filter(phone__isnull=False).order_by("code")}
+        rows = {o.code: o.phone for o in self.orders().filter(phone__isnull=False)}  # pretix's order (Order.Meta)
         yield "phone-by-order.json", "application/json", json.dumps(rows, cls=CustomJSONEncoder, indent=4)
 
     def shred_data(self, progress_callback=None):
@@ -114,7 +114,7 @@ class Emails(_Scoped):
     builtin_class = builtin.EmailAddressShredder
 
     def generate_files(self):
-        rows = {o.code: o.email for o in self.orders().filter(email__isnull=False).order_by("code")}
+        rows = {o.code: o.email for o in self.orders().filter(email__isnull=False)}  # pretix's order (Order.Meta)
         yield "emails-by-order.json", "application/json", json.dumps(rows, indent=4)
         positions = self.positions().filter(attendee_email__isnull=False).select_related("order")
         rows = {f"{op.order.code}-{op.positionid}": op.attendee_email for op in positions}
@@ -209,7 +209,8 @@ class InvoiceAddresses(_Scoped):
         return InvoiceAddress.objects.filter(self.scope.order_q(self.event))
 
     def generate_files(self):
-        rows = {ia.order.code: InvoiceAddressSerializer(ia).data for ia in self._addresses().select_related("order")}
+        addresses = self._addresses().select_related("order").order_by("pk")
+        rows = {ia.order.code: InvoiceAddressSerializer(ia).data for ia in addresses}
         yield "invoice-addresses.json", "application/json", json.dumps(rows, indent=4)
 
     def shred_data(self, progress_callback=None):

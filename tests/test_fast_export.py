@@ -419,7 +419,7 @@ def test_answers_of_a_position_read_later_do_not_hold_up_the_others(rich_event, 
     complete = parsed(fast_files("question_answers", rich_event))["question-answers.json"]
     late = OrderPosition.all.get(order__code="ABC01", positionid=1)
     original = positions._positions
-    monkeypatch.setattr(positions, "_positions", lambda event: original(event).exclude(pk=late.pk))
+    monkeypatch.setattr(positions, "_positions", lambda event, scope: original(event, scope).exclude(pk=late.pk))
     without = parsed(fast_files("question_answers", rich_event))["question-answers.json"]
     assert without == {k: v for k, v in complete.items() if k != "ABC01-1"}
     assert complete["ABC01-1"] and complete["ABC01-2"] and complete["ABC02-2"]

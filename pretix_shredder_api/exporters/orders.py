@@ -1,7 +1,8 @@
 """Order-level shredders: e-mail addresses (with the attendees'), phone numbers, invoice addresses.
 
 Each mirrors the ``generate_files`` of its pretix class in ``pretix.base.shredder`` (same querysets, same order, same
-serialization), reading only the columns it writes, in batches.
+serialization), reading only the columns it writes, in batches; given a scope below the event (``scopes.Scope``), the
+rows of the scope's orders only, as the scope shredders' own ``generate_files`` write them (``scope_shredders``).
 """
 
 from pretix.api.serializers.order import InvoiceAddressSerializer
@@ -10,6 +11,7 @@ from pretix.helpers.json import CustomJSONEncoder
 from pretix.helpers.names import build_name
 from rest_framework.fields import DateTimeField
 
+from .. import scopes
 from . import stream
 from .stream import Counter, batched, write_json
 
@@ -18,11 +20,10 @@ STRING_FIELDS = {"company", "name", "street", "zipcode", "city", "state", "vat_i
 STRING_FIELDS |= {"internal_reference", "transmission_type"}
 
 
-def export_emails(event, zf, progress=None) -> None:
-    orders = event.orders.filter(email__isnull=False)
-    attendees = OrderPosition.all.filter(order__event=event, attendee_email__isnull=False).order_by(
-        *OrderPosition._meta.ordering
-    )
+def export_emails(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    orders = scope.restrict(event.orders.filter(email__isnull=False), None)
+    attendees = OrderPosition.all.filter(order__event=event, attendee_email__isnull=False)
+    attendees = scope.restrict(attendees).order_by(*OrderPosition._meta.ordering)
     counter = Counter(progress, orders.count() + attendees.count())
 
     def by_order():
@@ -40,8 +41,8 @@ def export_emails(event, zf, progress=None) -> None:
     write_json(zf, "emails-by-attendee.json", by_attendee())
 
 
-def export_phone_numbers(event, zf, progress=None) -> None:
-    orders = event.orders.filter(phone__isnull=False)
+def export_phone_numbers(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    orders = scope.restrict(event.orders.filter(phone__isnull=False), None)
     counter = Counter(progress, orders.count())
     to_python = Order._meta.get_field("phone").to_python  # what the model attribute holds: a PhoneNumber
 
@@ -53,8 +54,8 @@ def export_phone_numbers(event, zf, progress=None) -> None:
     write_json(zf, "phone-by-order.json", rows(), cls=CustomJSONEncoder)
 
 
-def export_invoice_addresses(event, zf, progress=None) -> None:
-    addresses = InvoiceAddress.objects.filter(order__event=event).order_by("pk")
+def export_invoice_addresses(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    addresses = scope.restrict(InvoiceAddress.objects.filter(order__event=event)).order_by("pk")
     counter = Counter(progress, addresses.count())
     rows = addresses.values_list("order__code", *ADDRESS_COLUMNS).iterator(chunk_size=stream.BATCH)
     last_modified = DateTimeField()  # DRF's own field: the current time zone and ISO 8601 with "Z" as it writes them

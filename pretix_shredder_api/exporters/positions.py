@@ -2,7 +2,8 @@
 
 Both read ``OrderPosition.all`` (cancelled positions included) of the event in the model's ordering, as pretix's
 ``AttendeeInfoShredder`` and ``QuestionAnswerShredder`` do, but as plain column values, streamed in batches: a fixed
-number of queries instead of several per position.
+number of queries instead of several per position. Given a scope below the event, the positions (and answers) of the
+scope's orders only, with the same queries.
 """
 
 import os
@@ -12,6 +13,7 @@ from pretix.base.models import OrderPosition, QuestionAnswer, QuestionOption
 from pretix.helpers.names import build_name
 from rest_framework.reverse import reverse
 
+from .. import scopes
 from . import stream
 from .stream import Counter, batched, copy_file, write_json
 
@@ -19,12 +21,14 @@ POSITION_ORDER = OrderPosition._meta.ordering
 OPTION_ORDER = [f"questionoption__{f}" for f in QuestionOption._meta.ordering]
 
 
-def _positions(event):
-    return OrderPosition.all.filter(order__event=event).order_by(*POSITION_ORDER)
+def _positions(event, scope=scopes.WHOLE_EVENT):
+    return scope.restrict(OrderPosition.all.filter(order__event=event)).order_by(*POSITION_ORDER)
 
 
-def export_attendee_info(event, zf, progress=None) -> None:
-    named = _positions(event).filter(Q(attendee_name_cached__isnull=False) | Q(attendee_name_parts__isnull=False))
+def export_attendee_info(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    named = _positions(event, scope).filter(
+        Q(attendee_name_cached__isnull=False) | Q(attendee_name_parts__isnull=False)
+    )
     counter = Counter(progress, named.count())
     columns = ("order__code", "positionid", "attendee_name_parts", "company", "street", "zipcode", "city")
     rows = named.values_list(*columns, "country", "state").iterator(chunk_size=stream.BATCH)
@@ -55,12 +59,12 @@ def export_attendee_info(event, zf, progress=None) -> None:
     write_json(zf, "attendee-info.json", batches())
 
 
-def export_question_answers(event, zf, progress=None) -> None:
-    positions = _positions(event)
+def export_question_answers(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    positions = _positions(event, scope)
     counter = Counter(progress, positions.count())
-    _write_answer_files(event, zf)
+    _write_answer_files(event, zf, scope)
     rows = positions.values_list("pk", "order__code", "positionid").iterator(chunk_size=stream.BATCH)
-    answers = _answers_in_position_order(event)
+    answers = _answers_in_position_order(event, scope)
 
     def batches():
         for batch in batched(rows):
@@ -70,11 +74,11 @@ def export_question_answers(event, zf, progress=None) -> None:
     write_json(zf, "question-answers.json", batches())
 
 
-def _write_answer_files(event, zf) -> None:
+def _write_answer_files(event, zf, scope=scopes.WHOLE_EVENT) -> None:
     """The uploaded files, named as pretix names them, in the order of their positions (pretix yields them while
     it walks the positions, before the JSON file)."""
     with_file = (
-        QuestionAnswer.objects.filter(orderposition__order__event=event)
+        scope.restrict(QuestionAnswer.objects.filter(orderposition__order__event=event), "orderposition__order")
         .exclude(Q(file__isnull=True) | Q(file=""))
         .select_related("question", "orderposition__order")
         .order_by(*[f"orderposition__{f}" for f in POSITION_ORDER], "pk")
@@ -95,14 +99,17 @@ class _answers_in_position_order:
     positions were read) are skipped, so they cannot hold up the rows that follow.
     """
 
-    def __init__(self, event):
+    def __init__(self, event, scope=scopes.WHOLE_EVENT):
         self.event = event
         order = [f"orderposition__{f}" for f in POSITION_ORDER] + ["orderposition_id", "question_id"]
-        answers = QuestionAnswer.objects.filter(orderposition__order__event=event).order_by(*order)
+        answers = QuestionAnswer.objects.filter(orderposition__order__event=event)
+        answers = scope.restrict(answers, "orderposition__order").order_by(*order)
         columns = ("orderposition__positionid", "orderposition_id", "question_id", "answer", "question__identifier")
         self.answers = answers.values_list(*columns, "pk").iterator(chunk_size=stream.BATCH)
         through = QuestionAnswer.options.through.objects.filter(questionanswer__orderposition__order__event=event)
-        through = through.order_by(*[f"questionanswer__{f}" for f in order], *OPTION_ORDER)
+        through = scope.restrict(through, "questionanswer__orderposition__order").order_by(
+            *[f"questionanswer__{f}" for f in order], *OPTION_ORDER
+        )
         key = ("questionanswer__orderposition__positionid", "questionanswer__orderposition_id")
         columns = (*key, "questionanswer__question_id", "questionoption_id", "questionoption__identifier")
         self.options = through.values_list(*columns).iterator(chunk_size=stream.BATCH)

@@ -1,14 +1,16 @@
-"""Event-level shredders: the waiting list and the invoice PDFs."""
+"""Event-level shredders: the waiting list and the invoice PDFs (in a scope below the event: the waiting list of its
+dates, ``Scope.waiting_list_of``, and the invoices of its orders)."""
 
 from pretix.api.serializers.waitinglist import WaitingListSerializer
 from pretix.base.services.invoices import invoice_pdf_task
 
+from .. import scopes
 from . import stream
 from .stream import Counter, batched, copy_file, write_json
 
 
-def export_waiting_list(event, zf, progress=None) -> None:
-    entries = event.waitinglistentries.all()
+def export_waiting_list(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
+    entries = scope.waiting_list_of(event)
     counter = Counter(progress, entries.count())
     serializer = WaitingListSerializer(context={"event": event})  # one instance; to_representation is .data
 
@@ -24,9 +26,9 @@ def export_waiting_list(event, zf, progress=None) -> None:
     write_json(zf, "waiting-list.json", batches(), kind=list)
 
 
-def export_invoices(event, zf, progress=None) -> None:
+def export_invoices(event, zf, progress=None, scope=scopes.WHOLE_EVENT) -> None:
     # the ids first: a missing PDF is rendered (and saved) while we go, which must not run under an open cursor
-    ids = list(event.invoices.filter(shredded=False).values_list("pk", flat=True))
+    ids = list(scope.restrict(event.invoices.filter(shredded=False)).values_list("pk", flat=True))
     counter = Counter(progress, len(ids))
     for chunk in batched(ids):
         for i in event.invoices.filter(pk__in=chunk):

@@ -445,3 +445,12 @@ def personal_values_of(organizer: str, event: str, codes: list) -> int:
     texts += list(logs.values_list("data", flat=True))
     return sum(1 for t in texts if "example.net" in t or "Quokka" in t or "quiet room" in t or "Street d" in t
                or "Attendee d" in t or "Buyer d" in t or "+4930" in t)  # fmt: skip
+
+
+def queued_tasks() -> int:
+    """How many Celery tasks wait in pretix's queues (the Redis lists kombu keeps them in, every priority)."""
+    from pretix.celery_app import app
+
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        return sum(channel._size(queue.name) for queue in settings.CELERY_TASK_QUEUES)

@@ -1,9 +1,10 @@
-"""Issue 21's acceptance on the real pretix (PostgreSQL, Celery workers, HTTP): a live series with 10 dates, 5 of
-them over. The scope shred of the past dates leaves 0 personal values of their orders (the job's residual report and
-an independent search), every row of the other dates' orders is unchanged, and orders placed through pretix's API for
-coming dates while the export and the shred run all succeed. (The issue asks for 100 dates, 50 over; this runs 10/5
-with every assertion, to stay within the suite's time.)"""
+"""Issue 21's acceptance on the real pretix (PostgreSQL, Celery workers, HTTP): a live series with 100 dates, 50 of
+them over (the issue's size; 48 s on a quiet run here, 176 s beside a benchmark). The scope shred of the past dates
+leaves 0 personal values of their orders (the job's residual report and an independent search), every row of the
+other dates' orders is unchanged, and orders placed through pretix's API for coming dates while the export and the
+shred run all succeed. ``SHREDDER_SCOPE_DATES`` / ``SHREDDER_SCOPE_OVER`` change the size."""
 
+import os
 import threading
 import time
 
@@ -12,6 +13,9 @@ import pytest
 from .api import ApiClient, describe
 
 pytestmark = pytest.mark.integration
+# The issue's size: 100 dates, 50 of them over (2 orders each).
+DATES = int(os.environ.get("SHREDDER_SCOPE_DATES", "100"))
+OVER = int(os.environ.get("SHREDDER_SCOPE_OVER", "50"))
 
 SHREDDERS = [
     "attendee_info", "cachedtickets", "invoice_addresses", "invoices", "order_emails", "payment_info",
@@ -62,13 +66,18 @@ class Buyers:
 
 
 def test_scope_shred_of_past_dates_in_a_live_series(pretix, orm):
-    series = orm.call("seed_series", dates=10, over=5, orders_per_date=2)
+    series = orm.call("seed_series", dates=DATES, over=OVER, orders_per_date=2)
     o, e = series["organizer"], series["event"]
     past = [c for codes in series["past"].values() for c in codes]
     coming = [c for d in series["coming"] for c in d["codes"]]
     before = orm.call("dump_orders", organizer=o, event=e, codes=coming)
     assert orm.call("personal_values_of", organizer=o, event=e, codes=past) >= len(past) * 5
 
+    # Seeding logged a change on every order: pretix's notification tasks for them go to the workers first. The
+    # export must not wait behind that backlog longer than the suite's queue timeout (5 s), so let it drain.
+    deadline = time.monotonic() + 300
+    while orm.call("queued_tasks") and time.monotonic() < deadline:
+        time.sleep(0.5)
     base = pretix.shredders_url(o, e)
     client = ApiClient(series["token"])
     try:
