@@ -13,7 +13,13 @@
 An attendee with *another* address on the person's order is the attendee's data: it is neither exported nor erased.
 
 **Matching** is an exact, case-insensitive comparison of the whole address (``iexact``: Django escapes ``%`` and
-``_``, so they are literal); never a pattern.
+``_``, so they are literal); never a pattern. Mails and log entries, whose addresses sit inside lists and JSON, are
+narrowed in the database by a substring and then confirmed here, row by row, by ``address_matcher``: the whole
+address, bounded (``joann@x.org`` or ``ann@x.org.uk`` is not ``ann@x.org``).
+
+**Within the checked events.** The finding records the events it found data in (``event_ids``); the permissions are
+checked against them. Export and erasure find the rows again, but only in those events and at organizer level; data
+found in any other event since is left unchanged and named in the request's message ("start a new request").
 
 **Dispositions** (what the erasure does with an item): ``erased``; ``retained`` (invoices, under tax law, until
 ``[shredder_api] person_invoice_retention_years`` after the invoice date, default 10); ``blocked`` (a valid order of
@@ -28,6 +34,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -57,7 +64,8 @@ MAX_EMAIL_LENGTH = 254
 WILDCARDS = "%*"  # look like patterns; `_` is common in real addresses and is matched literally
 LOG_PREFIX = "pretix_shredder_api.person."
 
-ERASED, RETAINED, BLOCKED = "erased", "retained", "blocked"
+ERASED, RETAINED, BLOCKED, SKIPPED = "erased", "retained", "blocked", "skipped"
+DISPOSITIONS = (ERASED, RETAINED, BLOCKED, SKIPPED)
 
 # Stored as keys, rendered in the reader's language.
 MESSAGES = {
@@ -65,6 +73,10 @@ MESSAGES = {
     "not_queued": _("The step could not be queued for processing. Please try again."),
     "no_data": _("No data of this person is held."),
     "erased_elsewhere": _("The data of this address had already been erased by another request."),
+    "new_events": _(
+        "New data of this address was found in events that were not part of the finding (%(events)s): it was left "
+        "unchanged. Please start a new request for it."
+    ),
 }
 GROUNDS = {
     "tax_law": _("Invoices are kept under tax law."),
@@ -72,6 +84,11 @@ GROUNDS = {
 BLOCKS = {
     "event_not_over": _(
         "A valid ticket of an event that is not over yet: kept until the event is over, then erased automatically."
+    ),
+}
+SKIPS = {
+    "not_theirs_any_more": _(
+        "When its event was over, this order no longer had this person's address: it was left unchanged."
     ),
 }
 TYPES = {
@@ -115,6 +132,10 @@ class NoExport(PersonError):
     pass
 
 
+class ExportFirst(Conflict):
+    """Nothing is erased that was not exported first."""
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The address
 
@@ -148,6 +169,17 @@ def validate_kind(raw) -> str:
     if raw not in PersonKind.values:
         raise InvalidKind(_('The kind must be "access" or "erasure".'))
     return raw
+
+
+def address_matcher(addresses):
+    """``match(text)``: whether ``text`` holds one of ``addresses`` as a whole address (case-insensitive, not as part
+    of a longer one: nothing of an address may precede it, and no address character, nor a dot followed by one,
+    may follow it)."""
+    parts = [re.escape(normalise(a)) for a in addresses if a and normalise(a)]
+    if not parts:
+        return lambda text: False
+    pattern = re.compile(r"(?<![\w.+-])(?:" + "|".join(parts) + r")(?![\w-]|\.[\w-])", re.IGNORECASE)
+    return lambda text: bool(text) and pattern.search(str(text)) is not None
 
 
 def invoice_retention_years() -> int:
@@ -259,6 +291,7 @@ class Holdings:
     mails: list = field(default_factory=list)
     logs: list = field(default_factory=list)
     events: dict = field(default_factory=dict)  # pk -> Event (with .shredder_over, .shredder_ends)
+    outside: set = field(default_factory=set)  # pks of events holding data that were not part of the finding
 
     @property
     def order_pks(self):
@@ -280,35 +313,42 @@ def _valid(order) -> bool:
     return order.status in (Order.STATUS_PAID, Order.STATUS_PENDING)
 
 
-def find_holdings(organizer, email: str) -> Holdings:
+def find_holdings(organizer, email: str, within=None) -> Holdings:
     """Every row of the organizer keyed to ``email``, in a fixed number of queries (independent of how many orders
-    of other people the organizer has)."""
+    of other people the organizer has). ``within``: only in these events (pks) and at organizer level; the events
+    holding data beyond them are in ``outside``, and a customer account with orders there is left out too."""
     from pretix.base.models import Customer, Order, OrderPosition, WaitingListEntry
 
     h = Holdings(email=email)
+
+    def inside(event_pk):
+        if within is None or event_pk in within:
+            return True
+        h.outside.add(event_pk)
+        return False
+
     h.customer = Customer.objects.filter(organizer=organizer, email__iexact=email).first()
     mine = Q(email__iexact=email)
     if h.customer is not None:
         mine |= Q(customer=h.customer)
-    h.orders = list(
-        Order.objects.filter(mine, event__organizer=organizer).select_related("invoice_address").order_by("pk")
-    )
+    orders = Order.objects.filter(mine, event__organizer=organizer).select_related("invoice_address").order_by("pk")
+    h.orders = [o for o in orders if inside(o.event_id)]
+    if h.customer is not None and within is not None and h.outside:
+        if Order.objects.filter(customer=h.customer, event_id__in=h.outside).exists():
+            h.customer = None  # anonymising it would change its orders in the events not checked
     order_pks = h.order_pks
     positions = OrderPosition.all.filter(
         Q(order_id__in=order_pks) | Q(order__event__organizer=organizer, attendee_email__iexact=email)
     ).select_related("order", "item")
     for p in positions.order_by("order_id", "positionid"):
         own = not p.attendee_email or normalise(p.attendee_email) == email
-        if own:
+        if own and inside(p.order.event_id):
             h.positions.append(p)
-        elif p.order_id in order_pks:
+        elif not own and p.order_id in order_pks:
             h.others_positions += 1
-    h.waiting = list(
-        WaitingListEntry.objects.filter(event__organizer=organizer, email__iexact=email)
-        .select_related("voucher")
-        .order_by("pk")
-    )
-    _attach(h, organizer, [email])
+    waiting = WaitingListEntry.objects.filter(event__organizer=organizer, email__iexact=email)
+    h.waiting = [w for w in waiting.select_related("voucher").order_by("pk") if inside(w.event_id)]
+    _attach(h, organizer, [email], inside)
     return h
 
 
@@ -333,9 +373,11 @@ def holdings_of_orders(organizer, order_pks, hashed: str) -> Holdings:
     return h
 
 
-def _attach(h: Holdings, organizer, addresses: list) -> None:
+def _attach(h: Holdings, organizer, addresses: list, inside=lambda event_pk: True) -> None:
     """What hangs on the person's orders and positions (answers, invoices, payments, mails, log entries) and the
-    events it is all in. ``addresses``: mails and log entries that carry one of them count too."""
+    events it is all in. ``addresses``: mails and log entries that carry one of them as a whole address count too
+    (the database narrows by substring, ``address_matcher`` decides). ``inside(event_pk)``: whether an event's
+    mails and log entries may be taken (organizer-level ones always are)."""
     from pretix.base.models import (
         Customer,
         Event,
@@ -371,20 +413,47 @@ def _attach(h: Holdings, organizer, addresses: list) -> None:
         log_q |= Q(data__icontains=address)
     if h.customer is not None:
         mail_q |= Q(customer=h.customer)
-    h.mails = list(
+    match = address_matcher(addresses)
+    candidates = (
         OutgoingMail.objects.filter(organizer=organizer)
         .annotate(to_text=Cast("to", TextField()))
         .filter(mail_q)
         .defer("body_plain", "body_html")
         .order_by("pk")
     )
+    order_set, position_set = set(order_pks), set(position_pks)
+    customer_pk = h.customer.pk if h.customer is not None else None
+
+    def mail_is_theirs(m):
+        if m.order_id in order_set or m.orderposition_id in position_set:
+            return True
+        if customer_pk is not None and m.customer_id == customer_pk:
+            return True
+        return any(match(to) for to in (m.to if isinstance(m.to, list) else [m.to]))
+
+    h.mails = [m for m in candidates if mail_is_theirs(m) and (m.event_id is None or inside(m.event_id))]
     cts = ContentType.objects.get_for_models(Customer, WaitingListEntry, Voucher)
     voucher_pks = [w.voucher_id for w in h.waiting if w.voucher_id]
     log_q |= Q(content_type=cts[WaitingListEntry], object_id__in=[w.pk for w in h.waiting])
     log_q |= Q(content_type=cts[Voucher], object_id__in=voucher_pks)
+    order_ct = _order_ct()
+    objects = {(order_ct, pk) for pk in order_pks}
+    objects |= {(cts[WaitingListEntry].pk, w.pk) for w in h.waiting}
+    objects |= {(cts[Voucher].pk, pk) for pk in voucher_pks}
     if h.customer is not None:
         log_q |= Q(content_type=cts[Customer], object_id=h.customer.pk)
-    h.logs = list(LogEntry.objects.filter(log_q, organizer=organizer).exclude(data="").order_by("pk"))
+        objects.add((cts[Customer].pk, h.customer.pk))
+
+    def log_is_theirs(le):
+        if (le.content_type_id, le.object_id) in objects:
+            return True
+        data = residual.parse_json(le.data)
+        if isinstance(data, str):
+            return match(data)
+        return any(match(text) for _key, text, _below in residual.leaves(data))
+
+    logs = LogEntry.objects.filter(log_q, organizer=organizer).exclude(data="").order_by("pk")
+    h.logs = [le for le in logs if log_is_theirs(le) and (le.event_id is None or inside(le.event_id))]
 
     event_pks = (
         {o.event_id for o in h.orders}
@@ -420,9 +489,12 @@ def dispositions(h: Holdings) -> dict:
     blocked = _blocked_orders(h)
     per_event = {pk: [] for pk in h.events}
     organizer_items = []
+    codes = {p.order_id: p.order.code for p in h.positions} | {o.pk: o.code for o in h.orders}
 
     def item(event_pk, type_, ref, order_pk=None, **extra):
         entry = {"type": type_, "ref": str(ref), "disposition": ERASED}
+        if order_pk in codes:
+            entry["order"] = codes[order_pk]
         if order_pk in blocked:
             ends = h.events[event_pk].shredder_ends
             entry.update(disposition=BLOCKED, why="event_not_over", when=ends.isoformat())
@@ -465,15 +537,17 @@ def dispositions(h: Holdings) -> dict:
             item(None, "sso", h.customer.provider_id or "-")
     for m in h.mails:
         item(m.event_id, "mail", m.pk, m.order_id)
-    logs_by_event = {}
+    logs_by_event = {}  # (event, blocked order or None) -> count: a blocked order's log entries on their own
+    order_ct = _order_ct()
     for le in h.logs:
-        order_pk = le.object_id if le.object_id in orders and le.content_type_id == _order_ct() else None
-        key = (le.event_id, order_pk in blocked)
+        order_pk = le.object_id if le.object_id in orders and le.content_type_id == order_ct else None
+        key = (le.event_id, order_pk if order_pk in blocked else None)
         logs_by_event[key] = logs_by_event.get(key, 0) + 1
-    for (event_pk, is_blocked), n in logs_by_event.items():
+    for (event_pk, blocked_pk), n in logs_by_event.items():
         entry = {"type": "log", "ref": str(n), "disposition": ERASED}
-        if is_blocked:
-            entry.update(disposition=BLOCKED, why="event_not_over", when=h.events[event_pk].shredder_ends.isoformat())
+        if blocked_pk is not None:
+            entry.update(order=codes[blocked_pk], disposition=BLOCKED, why="event_not_over",
+                         when=h.events[event_pk].shredder_ends.isoformat())  # fmt: skip
         (per_event[event_pk] if event_pk else organizer_items).append(entry)
 
     events = [
@@ -487,12 +561,22 @@ def dispositions(h: Holdings) -> dict:
         for pk, items in sorted(per_event.items(), key=lambda kv: h.events[kv[0]].slug)
         if items
     ]
-    all_items = [i for e in events for i in e["items"]] + organizer_items
-    counts = {d: sum(1 for i in all_items if i["disposition"] == d) for d in (ERASED, RETAINED, BLOCKED)}
+    findings = {"events": events, "organizer": {"items": organizer_items}}
+    counts = count_dispositions(findings)
     counts["orders"] = len(h.orders)
     counts["positions"] = len(h.positions)
     counts["others_positions"] = h.others_positions
-    return {"events": events, "organizer": {"items": organizer_items}, "held": bool(all_items)}, counts
+    findings["held"] = bool(sum(counts.get(d, 0) for d in DISPOSITIONS))
+    return findings, counts
+
+
+def count_dispositions(findings: dict) -> dict:
+    all_items = [i for e in findings.get("events", []) for i in e["items"]]
+    all_items += findings.get("organizer", {}).get("items", [])
+    counts = {d: sum(1 for i in all_items if i["disposition"] == d) for d in (ERASED, RETAINED, BLOCKED)}
+    if any(i["disposition"] == SKIPPED for i in all_items):
+        counts[SKIPPED] = sum(1 for i in all_items if i["disposition"] == SKIPPED)
+    return counts
 
 
 def _order_ct():
@@ -503,26 +587,48 @@ def _order_ct():
 
 def find(req: PersonRequest) -> PersonRequest:
     """finding → found: what is held, with dispositions (nothing is changed)."""
+    if req.state != PersonState.FINDING:
+        return req
     h = find_holdings(req.organizer, req.email)
     findings, counts = dispositions(h)
-    state = PersonState.FOUND
     message = "" if findings["held"] else "no_data"
-    PersonRequest.objects.filter(pk=req.pk, state=PersonState.FINDING).update(
-        state=state, findings=findings, counts=counts, event_ids=sorted(h.events), found_at=now(), message=message
-    )
+    won = PersonRequest.objects.filter(pk=req.pk, state=PersonState.FINDING).update(
+        state=PersonState.FOUND, findings=findings, counts=counts, event_ids=sorted(h.events), found_at=now(),
+        message=message,
+    )  # fmt: skip
     req.refresh_from_db()
+    if not won:  # cancelled (or failed) meanwhile: it stays so
+        return req
     if not findings["held"]:
-        finish(req, PersonState.DONE, "no_data")
+        finish(req, PersonState.DONE, "no_data", expected=PersonState.FOUND)
     log(req, "found", data={"counts": counts})
     return req
 
 
-def finish(req: PersonRequest, state: str, message: str = "", args=None) -> None:
-    """A final state: the clear-text address goes, the keyed hash stays."""
-    PersonRequest.objects.filter(pk=req.pk).update(
-        state=state, email="", message=message, message_args=args or {}, finished=now()
-    )
+def finish(req: PersonRequest, state: str, message: str = "", args=None, expected: str = None) -> bool:
+    """A final state: the clear-text address goes, the keyed hash stays. ``expected``: only from this state
+    (compare-and-set: a cancel that landed meanwhile stays); whether it was written."""
+    qs = PersonRequest.objects.filter(pk=req.pk)
+    if expected is not None:
+        qs = qs.filter(state=expected)
+    won = qs.update(state=state, email="", message=message, message_args=args or {}, finished=now())
     req.refresh_from_db()
+    return bool(won)
+
+
+def checked_events(req: PersonRequest) -> set:
+    """The events whose permissions were checked for this request: those of its finding."""
+    return set(req.event_ids or [])
+
+
+def outside_message(h: Holdings) -> tuple:
+    """``(message key, args)`` naming the events beyond the finding that hold data of the address, or ``("", {})``."""
+    if not h.outside:
+        return "", {}
+    from pretix.base.models import Event
+
+    slugs = sorted(Event.objects.filter(pk__in=h.outside).values_list("slug", flat=True))
+    return "new_events", {"events": ", ".join(slugs)}
 
 
 def fail(req_id: int, message: str) -> None:
@@ -737,6 +843,10 @@ def item_text(i: dict) -> str:
         text += str(_("retained until %(until)s")) % {"until": i["until"]} + " - " + str(GROUNDS[i["ground"]])
     elif i["disposition"] == BLOCKED:
         text += str(_("blocked")) + " - " + str(BLOCKS[i["why"]])
+    elif i["disposition"] == SKIPPED:
+        text += str(_("left unchanged")) + " - " + str(SKIPS[i["why"]])
+    elif i.get("erased"):
+        text += str(_("erased"))
     else:
         text += str(_("erased on erasure"))
     return text
@@ -775,8 +885,9 @@ def export(req: PersonRequest) -> PersonRequest:
 
     if req.state != PersonState.EXPORTING:
         return req
-    h = find_holdings(req.organizer, req.email)
+    h = find_holdings(req.organizer, req.email, within=checked_events(req))
     findings, counts = dispositions(h)
+    message, args = outside_message(h)
     data = person_data(req, h)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -798,16 +909,20 @@ def export(req: PersonRequest) -> PersonRequest:
     )  # fmt: skip
     archive.store(cf.file, f"person-request-{req.pk}.zip", ContentFile(content))
     cf.save(update_fields=["file"])
-    PersonRequest.objects.filter(pk=req.pk).update(
+    won = PersonRequest.objects.filter(pk=req.pk, state=PersonState.EXPORTING).update(
         state=PersonState.EXPORTED, file=cf, file_sha256=hashlib.sha256(content).hexdigest(), exported_at=now(),
-        findings=findings, counts=counts,
+        findings=findings, counts=counts, message=message, message_args=args,
     )  # fmt: skip
+    req.refresh_from_db()
+    if not won:  # cancelled meanwhile: it stays cancelled, and the copy just made goes
+        CachedFile.objects.filter(pk=cf.pk).delete()
+        return req
     if old:
         CachedFile.objects.filter(pk=old).delete()
-    req.refresh_from_db()
     log(req, "exported")
     if req.kind == PersonKind.ACCESS:
-        finish(req, PersonState.DONE)  # answered: the copy is made (and stays downloadable until it expires)
+        # answered: the copy is made (and stays downloadable until it expires)
+        finish(req, PersonState.DONE, message, args, expected=PersonState.EXPORTED)
     return req
 
 
@@ -834,17 +949,19 @@ def check_erase(req: PersonRequest) -> bool:
         return req.updated < now() - jobs.stale_after()
     if req.state == PersonState.DONE:
         return False
-    if req.state not in (PersonState.FOUND, PersonState.EXPORTED):
+    if req.state == PersonState.FOUND:  # a found request holds data (one that holds none is done)
+        raise ExportFirst(_("Export this person's data first (POST …/export/), then erase it."))
+    if req.state != PersonState.EXPORTED or req.exported_at is None:
         raise Conflict(_("This request cannot be erased in its current state."))
     return True
 
 
 def claim_erase(req: PersonRequest) -> bool:
-    """found/exported (or a stalled erasure) → erasing; of concurrent calls exactly one wins (compare-and-set on the
-    state)."""
+    """exported (or a stalled erasure) → erasing; of concurrent calls exactly one wins (compare-and-set on the
+    state). Nothing is erased that was not exported first: a request that was only found is not claimed."""
     won = (
         PersonRequest.objects.filter(pk=req.pk, kind=PersonKind.ERASURE)
-        .filter(Q(state__in=(PersonState.FOUND, PersonState.EXPORTED)) | _stalled(PersonState.ERASING))
+        .filter(Q(state=PersonState.EXPORTED, exported_at__isnull=False) | _stalled(PersonState.ERASING))
         .update(state=PersonState.ERASING, updated=now())
     )
     req.refresh_from_db()
@@ -1006,17 +1123,22 @@ def erase(req: PersonRequest) -> PersonRequest:
     organizer = req.organizer
     with transaction.atomic():
         # one erasure per address at a time: lock the requests of this address (PostgreSQL; SQLite serialises)
-        list(PersonRequest.objects.select_for_update().filter(organizer=organizer, email_hash=req.email_hash))
-        h = find_holdings(organizer, req.email)
+        locked = PersonRequest.objects.select_for_update().filter(organizer=organizer, email_hash=req.email_hash)
+        if not any(r.pk == req.pk and r.state == PersonState.ERASING for r in locked):
+            req.refresh_from_db()
+            return req
+        h = find_holdings(organizer, req.email, within=checked_events(req))
         findings, counts = dispositions(h)
         values = values_of(h)
         values_by_event = {pk: values_of(h, residual.public_values(e)) for pk, e in h.events.items()}
         affected = erase_holdings(h, values) if not h.empty else []
         # before the lock is released: a request for the same address waiting for it sees that this one erased
-        PersonRequest.objects.filter(pk=req.pk).update(erased_at=now(), orders_affected=affected)
+        PersonRequest.objects.filter(pk=req.pk, state=PersonState.ERASING).update(
+            erased_at=now(), orders_affected=affected
+        )
     report = proof(organizer, h, values_by_event, values)
     blocked = _blocked_orders(h)
-    PersonRequest.objects.filter(pk=req.pk).update(
+    PersonRequest.objects.filter(pk=req.pk, state=PersonState.ERASING).update(
         findings=findings if findings["held"] else req.findings,
         counts=counts if findings["held"] else req.counts,
         proof=report, orders_affected=affected, erased_at=now(),
@@ -1024,11 +1146,15 @@ def erase(req: PersonRequest) -> PersonRequest:
     )  # fmt: skip
     req.refresh_from_db()
     earlier = PersonRequest.objects.filter(organizer=organizer, email_hash=req.email_hash, erased_at__isnull=False)
-    if not affected and earlier.exclude(pk=req.pk).exists():
+    message, args = outside_message(h)
+    if message:
+        pass
+    elif not affected and earlier.exclude(pk=req.pk).exists():
         message = "erased_elsewhere"
     else:
         message = "" if findings["held"] else "no_data"
-    finish(req, PersonState.DONE, message)
+    if not finish(req, PersonState.DONE, message, args, expected=PersonState.ERASING):
+        return req
     if req.file_id:  # the export of an erased person is personal data too: it goes with the data
         from pretix.base.models import CachedFile
 
@@ -1088,15 +1214,29 @@ def erase_blocked(req: PersonRequest) -> PersonRequest:
         affected = erase_holdings(h, values) if not h.empty else []
     report = proof(organizer, h, values_by_event, values)
     done_at = now().isoformat()
+    erased_items = {
+        (i["type"], i["ref"])
+        for e in findings["events"]
+        for i in e["items"]
+        if i["disposition"] == ERASED and i["type"] != "log"
+    }
+    erased_orders = {o.code for o in h.orders} | {p.order.code for p in h.positions}
     old = req.findings or {}
     for event in old.get("events", []):
         for item in event["items"]:
-            if item.get("disposition") == BLOCKED:
+            if item.get("disposition") != BLOCKED:
+                continue
+            if item["type"] == "log":
+                done = item.get("order") in erased_orders
+            else:
+                done = (item["type"], item["ref"]) in erased_items
+            item.pop("why", None), item.pop("when", None)
+            if done:
                 item.update(disposition=ERASED, erased=done_at)
-    old_counts = dict(req.counts or {})
-    old_counts[ERASED] = old_counts.get(ERASED, 0) + old_counts.get(BLOCKED, 0)
-    old_counts[BLOCKED] = 0
-    PersonRequest.objects.filter(pk=req.pk).update(
+            else:  # the follow-up left it: its order is not this person's any more
+                item.update(disposition=SKIPPED, why="not_theirs_any_more", skipped=done_at)
+    old_counts = {**(req.counts or {}), **count_dispositions(old)}
+    PersonRequest.objects.filter(pk=req.pk, state=PersonState.DONE).update(
         findings=old, counts=old_counts, proof={**(req.proof or {}), "follow_up": report},
         orders_affected=sorted(set(req.orders_affected) | set(affected)), blocked_orders=[], blocked_until=None,
     )  # fmt: skip

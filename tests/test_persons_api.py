@@ -247,11 +247,13 @@ def test_oauth_scopes(user, organizer, data, req_id):
     assert read.get(f"{BASE}{req_id}/").status_code == 200
     assert read.post(f"{BASE}{req_id}/erase/", format="json").status_code == 403
     write = oauth_client(user, organizer, "read write", app=read.oauth_application)
+    assert write.post(f"{BASE}{req_id}/export/", format="json").status_code == 202
     assert write.post(f"{BASE}{req_id}/erase/", format="json").status_code == 202
 
 
 def test_session_user(session_client, data, req_id):
     assert session_client.get(f"{BASE}{req_id}/").status_code == 200
+    assert session_client.post(f"{BASE}{req_id}/export/", format="json").status_code == 202
     resp = session_client.post(f"{BASE}{req_id}/erase/", format="json")
     assert resp.status_code == 202
     assert PersonRequest.objects.get(pk=req_id).user is None  # created by the token, erased by the user

@@ -50,6 +50,10 @@ def test_a_whole_request_through_the_cli(cli, organizer, tmp_path):
     assert f"Request #{req.pk}: erasure, found" in out and f"address: {EMAIL}" in out
     assert "[retained] Invoice" in out and "[blocked]" in out and "[erased] Order" in out
 
+    code, out, err = cli("person", "erase", str(req.pk), "--yes")  # not exported yet
+    assert code == ExitCode.NOT_FINISHED and f"pretix-shredder person export {req.pk}" in err
+    assert Order.objects.get(pk=data["a1"].pk).email == PERSON
+
     code, out, err = cli("person", "export", str(req.pk), "-o", "ada.zip")
     assert code == ExitCode.OK, err
     person = json.loads(zipfile.ZipFile(tmp_path / "ada.zip").read("person.json"))

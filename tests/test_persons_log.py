@@ -32,6 +32,7 @@ def data(organizer):
 
 def erased_request(client):
     req_id = client.post(BASE, {"email": PERSON, "kind": "erasure"}, format="json").json()["id"]
+    assert client.post(f"{BASE}{req_id}/export/", format="json").status_code == 202  # nothing unexported is erased
     assert client.post(f"{BASE}{req_id}/erase/", format="json").status_code == 202
     return req_id
 
@@ -72,7 +73,8 @@ def test_log_texts(organizer, client, data):
     texts = [e.display() for e in entries]
     assert texts[0] == f"{who} registered request #{req_id} of a person (erasure)."
     assert texts[1].startswith(f"The data of the person of request #{req_id} was found: ")
-    assert texts[2] == (
+    assert texts[2] == f"The data of the person of request #{req_id} was exported."
+    assert texts[3] == (
         f"{who} erased the data of the person of request #{req_id} (orders: ADA01, MARY1); "
         "the check afterwards found 0 values left."
     )

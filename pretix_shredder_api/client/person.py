@@ -123,7 +123,16 @@ def export_command(ctx, args) -> int:
 
 
 def erase_command(ctx, args) -> int:
+    """Nothing is erased that was not exported first: a request that was only found is refused here, before the
+    question (the server refuses it too, 409)."""
     rid = _id(args.id)
+    r = ctx.session().get_json(requests_url(ctx, f"{rid}/"), "Reading the request")
+    if isinstance(r, dict) and r.get("kind") == "erasure" and r.get("state") == "found":
+        raise CliError(
+            ExitCode.NOT_FINISHED,
+            f"Export this person's data first (pretix-shredder person export {rid}), then erase it. "
+            "Nothing was erased.",
+        )
     if not args.yes:
         if not ctx.can_prompt():
             raise CliError(

@@ -115,7 +115,7 @@ class PersonRequestDetailView(PersonRequestMixin, TemplateView):
             organizer_items=[
                 {**i, "text": persons.item_text(i)} for i in findings.get("organizer", {}).get("items", [])
             ],
-            may_erase=req.kind == PersonKind.ERASURE and req.state in ("found", "exported"),
+            may_erase=req.kind == PersonKind.ERASURE and req.state == "exported" and req.exported_at is not None,
             may_export=req.state in ("found", "exported"),
             may_cancel=req.state in ("finding", "found", "exporting", "exported"),
         )

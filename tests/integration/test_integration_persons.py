@@ -106,6 +106,8 @@ def test_two_requests_for_one_address_erased_at_once(pretix, orm, seeded_event, 
         urls.append(f"{base}{body['id']}/")
     for url in urls:
         wait_state(api_client, url, {"found"})
+        assert api_client.post(url + "export/", json={}).status_code == 202  # nothing unexported is erased
+        wait_state(api_client, url, {"exported"})
     answers = post_at_once(token, [u + "erase/" for u in urls])
     assert [code for code, _ in answers] == [202, 202]
     done = [wait_state(api_client, u, {"done"}) for u in urls]
