@@ -15,7 +15,6 @@ create (finding) request at this size, and the proof's counts. The goals of issu
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -127,24 +126,10 @@ def child(args) -> dict:
 
 
 def run_size(events: int, orders: int, work: Path, timeout: float) -> dict:
-    from benchmarks.instance import env_for, write_config
-    from benchmarks.procs import run_checked
-    from benchmarks.run import migrated_base
+    from benchmarks.run import run_in_fresh_copy
 
-    class Opts:
-        pass
-
-    opts = Opts()
-    opts.timeout = timeout
-    base = migrated_base(work, opts)
-    root = work / f"persons-{events}x{orders}"
-    shutil.copytree(base, root / "data")
-    config = write_config(root, "ours")
-    out = root / "result.json"
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--events", str(events), "--orders",
-            str(orders), "--out", str(out)]  # fmt: skip
-    run_checked(argv, env=env_for(config, os.environ), timeout=timeout, log_path=root / "child.log", cwd=ROOT)
-    return json.loads(out.read_text())
+    args = ["--events", str(events), "--orders", str(orders)]
+    return run_in_fresh_copy(__file__, f"persons-{events}x{orders}", args, work, timeout)
 
 
 def table(results: list) -> str:

@@ -84,6 +84,26 @@ def migrated_base(work: Path, opts) -> Path:
     return root / "data"
 
 
+def run_in_fresh_copy(script: str, name: str, child_args: list, work: Path, timeout: float) -> dict:
+    """Run ``script --child <child_args> --out result.json`` in its own pretix (a copy of the migrated, empty
+    database under ``work/<name>``) and return the result it writes: the one way the scan, scope and person
+    benchmarks measure in a process of their own."""
+
+    class Opts:
+        pass
+
+    opts = Opts()
+    opts.timeout = timeout
+    base = migrated_base(work, opts)
+    root = work / name
+    shutil.copytree(base, root / "data")
+    config = write_config(root, "ours")
+    out = root / "result.json"
+    argv = [sys.executable, str(Path(script).resolve()), "--child", *child_args, "--out", str(out)]
+    run_checked(argv, env=env_for(config, os.environ), timeout=timeout, log_path=root / "child.log", cwd=ROOT)
+    return json.loads(out.read_text())
+
+
 def django_side(command: list, config: Path, out: Path, timeout: float) -> dict:
     argv = [sys.executable, str(DJANGO_SIDE), *command, "--out", str(out)]
     run_checked(argv, env=env_for(config, os.environ), timeout=timeout, log_path=out.with_suffix(".log"), cwd=ROOT)

@@ -18,7 +18,6 @@ before and after.
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -101,25 +100,10 @@ def child(args) -> dict:
 
 
 def run_size(orders: int, work: Path, timeout: float, builtin_only: bool = False) -> dict:
-    from benchmarks.instance import env_for, write_config
-    from benchmarks.procs import run_checked
-    from benchmarks.run import migrated_base
+    from benchmarks.run import run_in_fresh_copy
 
-    class Opts:
-        pass
-
-    opts = Opts()
-    opts.timeout = timeout
-    base = migrated_base(work, opts)
-    root = work / f"scan-{orders}"
-    shutil.copytree(base, root / "data")
-    config = write_config(root, "ours")
-    out = root / "result.json"
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--orders", str(orders), "--out", str(out)]
-    if builtin_only:
-        argv.append("--builtin-only")
-    run_checked(argv, env=env_for(config, os.environ), timeout=timeout, log_path=root / "child.log", cwd=ROOT)
-    return json.loads(out.read_text())
+    args = ["--orders", str(orders)] + (["--builtin-only"] if builtin_only else [])
+    return run_in_fresh_copy(__file__, f"scan-{orders}", args, work, timeout)
 
 
 def table(results: list) -> str:

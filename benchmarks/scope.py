@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -170,25 +169,11 @@ def child(args) -> dict:
 
 
 def run_size(orders: int, scope: int, dates: int, work: Path, timeout: float, profile=None, no_builtin=False) -> dict:
-    from benchmarks.instance import env_for, write_config
-    from benchmarks.procs import run_checked
-    from benchmarks.run import migrated_base
+    from benchmarks.run import run_in_fresh_copy
 
-    class Opts:
-        pass
-
-    opts = Opts()
-    opts.timeout = timeout
-    base = migrated_base(work, opts)
-    root = work / f"scope-{orders}"
-    shutil.copytree(base, root / "data")
-    config = write_config(root, "ours")
-    out = root / "result.json"
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--orders", str(orders), "--out", str(out)]
-    argv += ["--scope", str(scope), "--dates", str(dates)] + (["--profile", profile] if profile else [])
-    argv += ["--no-builtin"] if no_builtin else []
-    run_checked(argv, env=env_for(config, os.environ), timeout=timeout, log_path=root / "child.log", cwd=ROOT)
-    return json.loads(out.read_text())
+    args = ["--orders", str(orders), "--scope", str(scope), "--dates", str(dates)]
+    args += (["--profile", profile] if profile else []) + (["--no-builtin"] if no_builtin else [])
+    return run_in_fresh_copy(__file__, f"scope-{orders}", args, work, timeout)
 
 
 def table(results: list) -> str:

@@ -2,26 +2,20 @@
 API's: a stored result while the event is unchanged, one scan at a time), the outcome of the last shreds through the
 API, and what stays by design."""
 
-from django.http import Http404
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from pretix.control.permissions import EventPermissionRequiredMixin
 
-from .. import jobs, labels, locations, residual_cache, retention_grounds
+from .. import labels, locations, residual_cache, retention_grounds
 from ..models import JobState, ShredderJob
+from .mixins import PluginEnabledMixin
 
 RECENT_SHREDS = 10
 
 
-class ResidualView(EventPermissionRequiredMixin, TemplateView):
+class ResidualView(PluginEnabledMixin, EventPermissionRequiredMixin, TemplateView):
     template_name = "pretix_shredder_api/residual.html"
     permission = "event.orders:read"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not jobs.plugin_enabled(request.event):
-            raise Http404(_("The data shredder API plugin is not enabled for this event."))
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

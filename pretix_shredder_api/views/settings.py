@@ -8,7 +8,6 @@ nothing in the exported data)."""
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +17,7 @@ from pretix.control.views.event import EventSettingsFormView, EventSettingsViewM
 
 from .. import jobs
 from ..webhooks import ACTION_SETTINGS_CHANGED
+from .mixins import PluginEnabledMixin
 
 MAX_LIFETIME_MINUTES = 7 * 24 * 60
 
@@ -51,16 +51,11 @@ def current_values(event, form) -> dict:
     return {name: event.settings.get(name, as_type=types.get(type(field), str)) for name, field in form.fields.items()}
 
 
-class ShredderSettingsView(EventSettingsViewMixin, EventSettingsFormView):
+class ShredderSettingsView(PluginEnabledMixin, EventSettingsViewMixin, EventSettingsFormView):
     model = Event
     form_class = ShredderSettingsForm
     template_name = "pretix_shredder_api/settings.html"
     permission = "event.settings.general:write"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not jobs.plugin_enabled(request.event):
-            raise Http404(_("The data shredder API plugin is not enabled for this event."))
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
